@@ -314,7 +314,12 @@ def analyze_transcript(
         models={"asr": None, "diarization": {"backend": "transcript"}, "nlp": options.nlp_model},
         rubric=rubric_info,
         roles=roles,
-        diarization={"backend": "transcript", "speakers": sorted(speakers), "channel_of": {}},
+        diarization={
+            "backend": "transcript",
+            "speakers": sorted(speakers),
+            "channel_of": {},
+            "turns": [],
+        },
         utterances=utterances,
         features=None,
         findings=findings,
