@@ -72,7 +72,9 @@ def _join(words: Sequence[SpeakerWord]) -> str:
     for w in words:
         token = w.text.strip()
         if token:
-            glue = "" if not text or token[0] in ",.;:!?)…" or text.endswith(("'", "’")) else " "
+            # faster-whisper splits French elisions and inversions: "m" + "'accorder",
+            # "Avez" + "-vous"; glue them back, and punctuation, to the previous word.
+            glue = "" if not text or token[0] in ",.;:!?)…'’-" or text.endswith(("'", "’")) else " "
             text += glue + token
     return text
 
