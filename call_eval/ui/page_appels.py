@@ -1,0 +1,275 @@
+"""Page « Appels »: the recordings, the upload of a new call, analyses in progress."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from call_eval import store
+from call_eval.errors import CallEvalError
+from call_eval.report import format_date, format_duration
+from call_eval.store import CallListing, Database
+from call_eval.ui import common, resources
+from call_eval.ui.jobs import JobManager
+from call_eval.ui.uploads import accepted_extensions, check_upload, parse_script_upload
+
+
+def render() -> None:
+    db = resources.database()
+    jobs = resources.jobs(db)
+    juror_id = st.session_state.get("juror_id")
+    st.title("Appels")
+    common.flash()
+    _jobs_panel(db, jobs)
+    listings = store.list_recordings(db, juror_id=juror_id)
+    with st.expander("Déposer un nouvel appel", expanded=not listings, icon=":material/upload:"):
+        _upload_form(db, jobs)
+    _recordings_table(db, jobs, listings)
+
+
+# --------------------------------------------------------------------------- upload
+def _analysis_options(questions: tuple[str, ...], crm_note: str | None) -> Any:
+    from call_eval.pipeline import AnalysisOptions
+
+    return AnalysisOptions(script_questions=questions, crm_note=crm_note or None)
+
+
+def start_analysis(db: Database, jobs: JobManager, recording: store.Recording) -> str:
+    """Reuse a stored analysis with the same key, or queue a new one. Returns a message."""
+    path = store.recording_file(db, recording)
+    if path is None:
+        raise store.StoreError(
+            f"Le fichier de l'appel « {recording.filename} » n'est plus dans le dossier de "
+            "données : déposez-le à nouveau."
+        )
+    options = _analysis_options(recording.script_questions, recording.crm_note)
+    key = store.analysis_key(recording.sha256, store.reuse_options(options))
+    existing = store.find_analysis(db, key)
+    if existing is not None:
+        return (
+            "Cet appel a déjà été analysé avec les mêmes modèles, la même grille et les mêmes "
+            "options : l'analyse enregistrée est réutilisée."
+        )
+    label = f"{recording.candidate_name or 'Candidat non renseigné'} — {recording.filename}"
+    jobs.submit(
+        db,
+        recording.id,
+        path,
+        kind=recording.input_kind,
+        options=options,
+        cache_key=key,
+        label=label,
+        actor=_actor(db),
+    )
+    return "Analyse lancée : suivez sa progression ci-dessus. Vous pouvez continuer à travailler."
+
+
+def _actor(db: Database) -> str:
+    juror_id = st.session_state.get("juror_id")
+    if juror_id is None:
+        return "app"
+    try:
+        return store.get_juror(db, int(juror_id)).name
+    except store.StoreError:
+        return "app"
+
+
+def _upload_form(db: Database, jobs: JobManager) -> None:
+    formats = ", ".join(accepted_extensions())
+    with st.form("upload", clear_on_submit=False, border=False):
+        candidate = st.text_input("Candidat (prénom et nom)", key="upload_candidate")
+        upload = st.file_uploader(
+            "Enregistrement de l'appel",
+            key="upload_file",
+            help=f"Formats acceptés : {formats}. Une transcription JSON (utterances) est "
+            "acceptée à la place de l'audio.",
+        )
+        left, right = st.columns(2)
+        with left:
+            script = st.file_uploader(
+                "Script d'appel (facultatif)",
+                key="upload_script",
+                help="Texte : une question par ligne ; ou YAML : une liste de questions.",
+            )
+        with right:
+            crm_note = st.text_area(
+                "Note CRM du candidat (facultatif)",
+                key="upload_crm",
+                height=100,
+                help="La note saisie par le candidat après l'appel (critère C12).",
+            )
+        submitted = st.form_submit_button("Déposer et analyser", type="primary")
+    if not submitted:
+        return
+    if upload is None:
+        st.error("Choisissez d'abord le fichier de l'appel (audio ou transcription JSON).")
+        return
+    try:
+        message = _accept_upload(db, jobs, candidate, upload, script, crm_note)
+    except CallEvalError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    st.session_state["flash_success"] = message
+    st.rerun()
+
+
+def _accept_upload(
+    db: Database,
+    jobs: JobManager,
+    candidate: str,
+    upload: Any,
+    script: Any,
+    crm_note: str,
+) -> str:
+    data = upload.getvalue()
+    check = check_upload(upload.name, data)
+    questions: tuple[str, ...] = ()
+    if script is not None:
+        questions = parse_script_upload(script.name, script.getvalue())
+    uploads_dir = db.data_dir / "uploads"
+    uploads_dir.mkdir(parents=True, exist_ok=True)
+    suffix = Path(upload.name).suffix.lower()
+    with tempfile.NamedTemporaryFile(dir=uploads_dir, suffix=suffix, delete=False) as handle:
+        handle.write(data)
+        temp = Path(handle.name)
+    try:
+        recording = store.add_recording(
+            db,
+            temp,
+            filename=Path(upload.name).name,
+            candidate=candidate.strip() or None,
+            script_questions=questions,
+            crm_note=crm_note.strip() or None,
+            duration=check.duration,
+            format=check.format,
+            input_kind=check.kind,
+            actor=_actor(db),
+        )
+    finally:
+        temp.unlink(missing_ok=True)
+    return start_analysis(db, jobs, recording)
+
+
+# --------------------------------------------------------------------------- jobs
+def _jobs_panel(db: Database, jobs: JobManager) -> None:
+    active = any(j.active for j in jobs.snapshot())
+
+    @st.fragment(run_every=1.0 if active else None)
+    def panel() -> None:
+        shown = [j for j in jobs.snapshot() if j.active or j.id not in _dismissed()]
+        finished_now = {j.id for j in shown if not j.active}
+        seen = st.session_state.setdefault("jobs_seen_finished", set())
+        if active and finished_now - seen:
+            seen.update(finished_now)
+            st.rerun(scope="app")  # refresh the list below and stop polling
+        seen.update(finished_now)
+        for job in shown:
+            with st.container(border=True, key=f"job-{job.id}"):
+                st.markdown(f"**Analyse** — {common.md_escape(job.label)}")
+                if job.status == "failed":
+                    st.error(job.message or "Échec de l'analyse.", icon=":material/error:")
+                    st.button("Fermer", key=f"dismiss-{job.id}", on_click=_dismiss, args=(job.id,))
+                elif job.status == "done":
+                    st.success("Analyse terminée.", icon=":material/check_circle:")
+                    cols = st.columns([1, 1, 4])
+                    if cols[0].button("Ouvrir la revue", key=f"open-{job.id}", type="primary"):
+                        _dismiss(job.id)
+                        common.goto("revue", appel=job.recording_id)
+                    cols[1].button(
+                        "Fermer", key=f"dismiss-{job.id}", on_click=_dismiss, args=(job.id,)
+                    )
+                else:
+                    st.progress(
+                        job.overall,
+                        text=f"{job.stage_label} — {job.overall * 100:.0f} %",
+                    )
+
+    panel()
+
+
+def _dismissed() -> set[str]:
+    return st.session_state.setdefault("jobs_dismissed", set())
+
+
+def _dismiss(job_id: str) -> None:
+    _dismissed().add(job_id)
+
+
+# --------------------------------------------------------------------------- list
+def _score_text(item: CallListing) -> str:
+    if item.juror_acquis is not None and item.juror_ticked:
+        total = item.criteria_total or 15
+        return f"{item.juror_acquis} / {total} (juré)"
+    if item.suggested_acquis is not None:
+        return f"{item.suggested_acquis} / {item.criteria_total or '?'} (suggéré)"
+    return "—"
+
+
+def _recordings_table(db: Database, jobs: JobManager, listings: list[CallListing]) -> None:
+    st.subheader("Appels enregistrés")
+    if not listings:
+        st.info("Aucun appel pour l'instant : déposez un enregistrement ci-dessus.")
+        return
+    left, right = st.columns([2, 1])
+    query = left.text_input(
+        "Rechercher", key="calls_search", placeholder="Nom du candidat ou du fichier"
+    )
+    status_filter = right.selectbox(
+        "Statut",
+        options=["tous", *store.STATUSES],
+        format_func=lambda s: "Tous" if s == "tous" else store.STATUS_LABELS[s],
+        key="calls_status",
+    )
+    needle = query.strip().lower()
+    rows = [
+        item
+        for item in listings
+        if (status_filter == "tous" or item.status == status_filter)
+        and (
+            not needle
+            or needle in (item.recording.candidate_name or "").lower()
+            or needle in item.recording.filename.lower()
+        )
+    ]
+    widths = [2.6, 1.1, 0.9, 1.5, 1.3, 1.6]
+    header = st.columns(widths)
+    for col, title in zip(
+        header, ("Candidat / fichier", "Déposé le", "Durée", "Statut", "Score", ""), strict=True
+    ):
+        col.caption(title)
+    for item in rows:
+        rec = item.recording
+        job = jobs.for_recording(rec.id)
+        with st.container(border=True, key=f"call-{rec.id}"):
+            cols = st.columns(widths, vertical_alignment="center")
+            cols[0].markdown(
+                f"**{common.md_escape(rec.candidate_name or 'Candidat non renseigné')}**  \n"
+                f":gray[{common.md_escape(rec.filename)}]"
+            )
+            cols[1].write(format_date(rec.created_at))
+            cols[2].write(format_duration(rec.duration) if rec.duration else "—")
+            if job is not None and job.active:
+                cols[3].markdown(":orange-badge[:material/hourglass_top: Analyse en cours]")
+            else:
+                cols[3].markdown(common.STATUS_BADGES.get(item.status, item.status))
+            cols[4].write(_score_text(item))
+            with cols[5]:
+                if item.analysis_id is not None:
+                    if st.button(
+                        "Ouvrir la revue",
+                        key=f"review-{rec.id}",
+                        type="primary",
+                        icon=":material/fact_check:",
+                    ):
+                        common.goto("revue", appel=rec.id)
+                elif job is None or not job.active:
+                    label = "Relancer l'analyse" if job and job.status == "failed" else "Analyser"
+                    if st.button(label, key=f"analyse-{rec.id}", icon=":material/play_arrow:"):
+                        try:
+                            st.session_state["flash_success"] = start_analysis(db, jobs, rec)
+                        except CallEvalError as exc:
+                            st.session_state["flash_error"] = str(exc)
+                        st.rerun()

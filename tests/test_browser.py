@@ -1,0 +1,219 @@
+"""The real app in headless Chromium: open the sample call's review, tick, reload, check.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (or CHROMIUM / CHROMEDRIVER pointing at
+them). Screenshots are saved under the test's temporary folder (the path is printed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from call_eval import store
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = Path(__file__).parent / "data" / "analysis_sample.json"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tone_wav(path: Path, seconds: float, rate: int = 8000) -> Path:
+    n = int(rate * seconds)
+    frames = bytes(int(128 + 50 * math.sin(2 * math.pi * 330 * i / rate)) for i in range(n))
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(1)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return path
+
+
+@pytest.fixture()
+def stored(tmp_path: Path) -> dict:
+    data_dir = tmp_path / "data"
+    db = store.open_db(data_dir=data_dir)
+    analysis = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    audio = _tone_wav(tmp_path / "appel.wav", analysis["call"]["duration"])
+    result = store.import_analysis(db, analysis, audio, candidate="Jeanne Martin")
+    juror = store.get_or_create_juror(db, "Paul Durand")
+    evaluation = store.open_evaluation(db, result.recording.id, juror.id)
+    db.dispose()
+    return {
+        "data_dir": data_dir,
+        "url": db.url,
+        "recording": result.recording,
+        "evaluation_id": evaluation.id,
+    }
+
+
+@pytest.fixture()
+def server(stored: dict, tmp_path: Path) -> Iterator[str]:
+    from call_eval.ui.launch import streamlit_command
+
+    port = _free_port()
+    argv, env = streamlit_command(
+        port=port,
+        open_ref=stored["recording"].call_id,
+        headless=True,
+        address="127.0.0.1",
+        data_dir=stored["data_dir"],
+    )
+    env.pop("CALL_EVAL_DB_URL", None)
+    log = (tmp_path / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [*argv, "--server.fileWatcherType", "none"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text())
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture()
+def browser() -> Iterator[object]:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip(
+            "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1500,1200",
+        "--lang=fr-FR",
+        "--autoplay-policy=no-user-gesture-required",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait(driver, condition, timeout: float = 30.0, what: str = "condition"):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(lambda d: condition(d), message=what)
+
+
+def _idle(driver) -> None:
+    """Wait until the script run is over and the page has settled."""
+    script = (
+        "const a = document.querySelector('[data-testid=\"stApp\"]');"
+        "return a && a.getAttribute('data-test-script-state');"
+    )
+    time.sleep(0.4)
+    _wait(driver, lambda d: d.execute_script(script) == "notRunning", what="script idle")
+    time.sleep(0.6)
+
+
+def _tick_buttons(driver, key: str):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, f".st-key-{key} button")
+
+
+def _selected(driver, key: str) -> str | None:
+    for button in _tick_buttons(driver, key):
+        if button.get_attribute("aria-checked") == "true":
+            return button.text.strip()
+    return None
+
+
+def test_review_tick_persists_across_reload(server, stored, browser, tmp_path) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(server + "/")
+    _wait(
+        driver,
+        lambda d: any(
+            "Revue — Jeanne Martin" in h.text for h in d.find_elements(By.CSS_SELECTOR, "h1")
+        ),
+        what="review page opened by CALL_EVAL_OPEN",
+    )
+    _idle(driver)
+    assert "/revue" in driver.current_url and "appel=" in driver.current_url
+    key = f"tick-{stored['evaluation_id']}-C04"
+    assert _selected(driver, key) is None
+
+    acquis = next(b for b in _tick_buttons(driver, key) if b.text.strip() == "Acquis")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", acquis)
+    acquis.click()
+    db = store.open_db(stored["url"], stored["data_dir"])
+    try:
+        deadline = time.monotonic() + 15
+        while store.get_evaluation(db, stored["evaluation_id"]).mark("C04").tick != "acquis":
+            assert time.monotonic() < deadline, "the tick was not saved"
+            time.sleep(0.2)
+    finally:
+        db.dispose()
+    _idle(driver)
+    driver.save_screenshot(str(tmp_path / "revue_apres_coche.png"))
+
+    driver.refresh()
+    _wait(driver, lambda d: _selected(d, key) is not None, what="tick shown after reload")
+    _idle(driver)
+    assert _selected(driver, key) == "Acquis"
+    assert _selected(driver, f"tick-{stored['evaluation_id']}-C05") is None
+    driver.execute_script("window.scrollTo(0, 0);")
+    driver.save_screenshot(str(tmp_path / "revue_apres_rechargement.png"))
+
+    # Clicking a piece of evidence plays the recording from that moment.
+    evidence = driver.find_element(
+        By.CSS_SELECTOR, f".st-key-ev-{stored['evaluation_id']}-C09-0 button"
+    )
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", evidence)
+    evidence.click()
+    position = (
+        "const a = document.querySelector('.st-key-player audio'); return a && a.currentTime;"
+    )
+    _wait(driver, lambda d: (d.execute_script(position) or 0) >= 60.0, what="audio seeked")
+    assert driver.execute_script(position) < 75
+    assert (tmp_path / "revue_apres_rechargement.png").stat().st_size > 10_000
