@@ -168,16 +168,19 @@ class CallContext:
         return Evidence(role=u.role, start=start, end=end, quote=text.strip(), speaker=u.speaker)
 
     @cached_property
-    def _pattern_cache(self) -> dict[int, PatternSet]:
+    def _pattern_cache(self) -> dict[str, tuple[Mapping[str, Any], PatternSet]]:
         return {}
 
     def patterns(self, rules: Mapping[str, Iterable[Any]]) -> PatternSet:
-        """A compiled PatternSet for ``rules`` (cached per context)."""
-        key = id(rules)
+        """A compiled PatternSet for ``rules``, cached per context by content (rules built
+        from a rubric override are new objects each time, so ``id()`` would not do)."""
+        import json
+
+        key = json.dumps(rules, sort_keys=True, ensure_ascii=False, default=str)
         cache = self._pattern_cache
         if key not in cache:
-            cache[key] = PatternSet(self.nlp, rules)
-        return cache[key]
+            cache[key] = (rules, PatternSet(self.nlp, rules))
+        return cache[key][1]
 
 
 def _narrow_times(u: Utterance, quote: str) -> tuple[float, float] | None:
