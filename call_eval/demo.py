@@ -54,7 +54,9 @@ def run_demo(*, open_ui: bool = True, port: int = 8501, fmt: str = "md") -> int:
             options=options,
         )
         recording_id = result.recording.id
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n" if fmt == "json" else render_markdown(data))
+    text = json.dumps(data, ensure_ascii=False, indent=2) if fmt == "json" else render_markdown(data)
+    sys.stdout.write(text.rstrip("\n") + "\n")
+    sys.stdout.flush()
     if not open_ui:
         return 0
     from .ui.launch import streamlit_command
