@@ -138,6 +138,14 @@ def cmd_rubric(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibration import calibrate_command
+
+    text = calibrate_command(args.rubric, args.set, compare_path=args.compare, fmt=args.format)
+    _emit(text, args.out)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Analyse the bundled demo call, store it and (unless --no-ui) open the app on it."""
     from .demo import run_demo
@@ -173,6 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     pc = rsub.add_parser("check", help="validate a rubric file")
     pc.add_argument("file")
     pc.set_defaults(func=cmd_rubric)
+
+    p = sub.add_parser("calibrate", help="agreement of suggestions with jurors on a calibration set")
+    p.add_argument("--rubric", default=None, help="rubric YAML (default: the certification rubric)")
+    p.add_argument("--set", required=True, help="calibration set: a folder or YAML file (corpus format + labels)")
+    p.add_argument("--compare", help="a second rubric: which suggestions change, agreement before/after")
+    p.add_argument("--format", choices=("json", "md"), default="md")
+    p.add_argument("--out", help="write the report to this file instead of stdout")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("demo", help="analyse the bundled demo call and open the app on it")
     p.add_argument("--no-ui", action="store_true", help="print the report only")
