@@ -197,9 +197,42 @@ def content_keys(span: Doc | Span | Iterable[Token], ignore: Iterable[str] = ())
     return list(seen)
 
 
+# Split or hyphenated compounds the ASR writes several ways (« télétravail »,
+# « télé-travail », « télé travail »): the head of a compound counts as the compound
+# when what precedes it is a short prefix.
+_COMPOUND_MIN_HEAD = 5
+# prefixes that build compounds (accent-free): « télé|travail », « visio|conférence »
+COMPOUND_PREFIXES = (
+    "tele", "visio", "video", "auto", "micro", "macro", "multi", "mini", "maxi", "super",
+    "hyper", "inter", "extra", "ultra", "photo", "radio", "eco", "bio", "anti", "contre",
+    "sur", "sous", "semi", "demi", "mi", "pre", "post", "co", "e", "kine", "thermo", "electro",
+)  # fmt: skip
+
+
+def _compound_match(a: str, b: str, min_prefix: int) -> bool:
+    """« tele-travail » ~ « teletravail » ~ « travail », « visio-conference » ~
+    « visioconference »: same word once hyphens are dropped, or one is the head (last
+    part) of the other behind a short prefix."""
+    ja, jb = a.replace("-", ""), b.replace("-", "")
+    if ja == jb:
+        return True
+    if "-" in a or "-" in b:
+        ha, hb = a.rsplit("-", 1)[-1], b.rsplit("-", 1)[-1]
+        heads = len(ha) >= _COMPOUND_MIN_HEAD and len(hb) >= _COMPOUND_MIN_HEAD
+        if heads and (ha in (hb, jb) or hb == ja or same_stem(ha, hb, min_prefix)):
+            return True
+    short, long_ = (ja, jb) if len(ja) <= len(jb) else (jb, ja)
+    if len(short) < _COMPOUND_MIN_HEAD or not long_.endswith(short):
+        return False
+    return long_[: len(long_) - len(short)] in COMPOUND_PREFIXES
+
+
 def same_stem(a: str, b: str, min_prefix: int = 5) -> bool:
-    """« chauffage » ~ « chauffer », « déménagement » ~ « déménager » (shared prefix)."""
+    """« chauffage » ~ « chauffer », « déménagement » ~ « déménager » (shared prefix),
+    « télé-travail » ~ « télétravail » ~ « travail » (compounds)."""
     if a == b:
+        return True
+    if _compound_match(a, b, min_prefix):
         return True
     n = 0
     for x, y in zip(a, b, strict=False):
@@ -675,20 +708,69 @@ def _number_after(nums: list[NumberMention], pos: int, text: str) -> NumberMenti
 _HOUR_WORD_RE = re.compile(r"\b(h|heures?)\b|(?<=\d)h(?=\d|\b)", re.IGNORECASE)
 
 
+_DURATION_BEFORE_RE = re.compile(
+    r"\b(pendant|prend|prendra|prendre|dure|durera|durer|depuis|il y a|en|environ|dans|"
+    r"plus de|moins de|au moins|au bout de|presque|quasiment|bien|toutes les|tous les)\s*$"
+)
+_DURATION_AFTER_RE = re.compile(
+    r"\s*(environ|de (route|trajet|travail|bureau|ecran|ordinateur|route)|par|d'affilee|"
+    r"de suite|a peu pres|max|maximum|minimum|au moins|sur (ordinateur|ecran|l'ordinateur))\b"
+)
+# a clock-time range or instant is introduced by one of these (« de 7 à 8 h », « à 9 ou
+# 10 h », « entre 8 h et midi », « vers 9 h »)
+_CLOCK_BEFORE_RE = re.compile(r"\b(de|des|entre|a|vers|pour|jusqu'a|jusqu a|avant|apres)\s*$")
+
+
+def _is_duration(
+    folded: str, start: int, end: int, nums: list[NumberMention] | None = None
+) -> bool:
+    """Is the hour expression ``folded[start:end]`` a duration rather than a clock time?
+    « ça prend deux heures », « 7 à 8 h par jour », « sept ou huit heures par jour »,
+    « dans 2 h »: durations. « de 7 à 8 h », « à 9 ou 10 h », « jeudi à 14 h »: times."""
+    before = folded[max(0, start - 16) : start]
+    after = folded[end : end + 22]
+    if (
+        re.search(r"\bde\s*$", before)
+        and not re.search(
+            r"\b(partir|creneau|rdv|rendez vous|rendez-vous|horaire)\s+de\s*$", before
+        )
+        and not re.match(r"\s*(a|jusqu)\b", after)
+    ):
+        return True  # « un trajet de deux heures » (not « à partir de 14 h »)
+    if _DURATION_BEFORE_RE.search(before) or _DURATION_AFTER_RE.match(after):
+        return True
+    # the second number of a range: « 7 à 8 h », « sept ou huit heures » — a duration
+    # unless the range itself is introduced like a clock time (« de 7 à 8 h »)
+    rng = re.search(r"(?:^|\s)(\d{1,2}|[a-z]+)(?:\s+(?:a|ou)|\s*-)\s*$", before)
+    if rng:
+        first = rng.group(1)
+        is_num = first.isdigit() or any(
+            n.start <= max(0, start - 16) + rng.start(1) < n.end for n in (nums or [])
+        )
+        lead = folded[max(0, start - 16 - 20) : max(0, start - 16) + rng.start(1)]
+        # « le 15 à 10 h », « jeudi 14 à 15 h »: a day of the month, then the time
+        day = re.search(rf"\b(le|du|au|{'|'.join(WEEKDAYS)})\s*$", lead)
+        if is_num and not day:
+            return not _CLOCK_BEFORE_RE.search(lead)
+    return False
+
+
 def parse_times(text: str, nums: list[NumberMention] | None = None) -> list[TimeMention]:
     """Clock times: « 14h », « 14 h 30 », « 14:30 », « quatorze heures », « dix heures et
     demie », « neuf heures trente », « midi », « minuit »."""
     folded = _fold_keep_len(text)
     nums = parse_numbers(text) if nums is None else nums
     out: list[TimeMention] = []
+    covered: list[tuple[int, int]] = []
     for m in re.finditer(r"\b(\d{1,2})\s*[:h]\s*(\d{2})\b|\b(\d{1,2})\s*h\b", folded):
         if m.group(1):
             h, mi = int(m.group(1)), int(m.group(2))
         else:
             h, mi = int(m.group(3)), 0
         if h <= 24 and mi < 60:
-            out.append(TimeMention(h, mi, m.start(), m.end(), text[m.start() : m.end()]))
-    covered = [(t.start, t.end) for t in out]
+            covered.append((m.start(), m.end()))
+            if not _is_duration(folded, m.start(), m.end(), nums):
+                out.append(TimeMention(h, mi, m.start(), m.end(), text[m.start() : m.end()]))
     for m in re.finditer(r"\bheures?\b", folded):
         if any(s <= m.start() < e for s, e in covered):
             continue
@@ -709,12 +791,7 @@ def parse_times(text: str, nums: list[NumberMention] | None = None) -> list[Time
                 if not re.match(r"\s*(minutes?|euros?|ans?|jours?|mois|personnes?)\b", nxt):
                     minute, end = after.as_int, after.end
         h = hour.as_int
-        before = folded[max(0, start - 14) : start]
-        after_txt = folded[end : end + 10]
-        duration_before = re.search(
-            r"\b(pendant|prend|prendra|dure|durera|depuis|il y a|en|environ)\s*$", before
-        ) or (re.search(r"\bde\s*$", before) and not re.match(r"\s*(a|jusqu)\b", after_txt))
-        if duration_before or re.match(r"\s*(environ|de (route|trajet)|par)\b", after_txt):
+        if _is_duration(folded, start, end, nums):
             continue  # a duration (« ça prend deux heures »), not a clock time
         if minute < 0:
             h, minute = h - 1, 45

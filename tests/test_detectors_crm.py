@@ -145,3 +145,20 @@ def test_note_lends_interest_the_callee_never_showed() -> None:
     f = crm(call, "Client intéressé par la formule en ligne, brochure envoyée.")
     assert f.label == "crm:contradiction"
     assert any(c["kind"] == "intérêt" for c in f.data["contradictions"])
+
+
+def test_hours_per_day_in_the_note_are_no_appointment_time() -> None:
+    turns = [
+        ("agent", "Bonjour Madame Noël, Hugo Barre de l'Optique du Centre. Vous passez beaucoup de temps sur écran ?"),
+        ("callee", "Sept ou huit heures par jour, je suis graphiste."),
+        ("agent", "Je vous propose un contrôle de la vue mardi à 10 h, ça vous va ?"),
+        ("callee", "Oui, d'accord."),
+        ("agent", "Je vous confirme donc mardi à 10 h. Merci, au revoir."),
+    ]  # fmt: skip
+    note = "Mme Noël, graphiste, 7 à 8 h par jour sur écran. RDV contrôle de la vue mardi à 10 h."
+    f = crm(turns, note)
+    assert f.label == "crm:consistent", f.data
+    assert not any("08:00" in str(c) for c in f.data["contradictions"])
+    # a real wrong time is still a contradiction
+    f = crm(turns, "Mme Noël, 7 à 8 h par jour sur écran. RDV mardi à 11 h.")
+    assert f.label == "crm:contradiction"

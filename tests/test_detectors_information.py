@@ -171,3 +171,62 @@ def test_no_need_when_agent_imposes() -> None:
         ]
     )
     assert not needs(ctx)
+
+
+def test_need_uptake_matches_split_or_hyphenated_asr_forms() -> None:
+    # the callee's « télétravail » comes back from the ASR as « télé-travail » or « travail »
+    for callee_form, agent_form in [
+        ("je suis en télétravail trois jours par semaine", "télé-travail"),
+        ("je suis en télé travail trois jours", "télétravail"),
+        ("le soir on fait de la visio-conférence avec la famille", "visioconférence"),
+    ]:
+        ctx = make_ctx(
+            [
+                ("agent", "Qu'est-ce qui compte le plus pour vous dans votre connexion ?"),
+                ("callee", f"Ben surtout que ça coupe pas, {callee_form}."),
+                ("agent", f"Je comprends, pour votre {agent_form} la fibre est idéale."),
+                ("callee", "Voilà."),
+            ]
+        )
+        ident = [f for f in needs(ctx) if f.label == "need:identified"]
+        assert ident, callee_form
+        assert ident[0].data["shared"], callee_form
+
+
+def test_need_restated_by_the_agent_when_the_answer_is_lost() -> None:
+    # the callee's answer is lost or garbled by the ASR; the agent restates the need
+    ctx = make_ctx(
+        [
+            ("agent", "Qu'est-ce qui serait le plus important pour vous dans un nouveau contrat ?"),
+            ("callee", "euh bah"),
+            (
+                "agent",
+                "Donc avant tout, un remboursement rapide des consultations, c'est noté. "
+                "Et vous avez des enfants ?",
+            ),
+            ("callee", "Deux."),
+        ]
+    )
+    ident = [f for f in needs(ctx) if f.label == "need:identified"]
+    assert len(ident) == 1 and ident[0].data["by_restatement"] is True
+    assert "remboursement" in ident[0].evidence[1].quote
+    assert "enfants" not in ident[0].evidence[1].quote  # the next question is not the need
+    assert ident[0].score < 0.7
+
+
+def test_no_restatement_without_marker_or_new_words() -> None:
+    for agent in (
+        # the agent moves on to its pitch, no marker
+        "Notre contrat famille rembourse les lunettes à cent pour cent.",
+        # a marker, but nothing of its own
+        "C'est noté.",
+    ):
+        ctx = make_ctx(
+            [
+                ("agent", "Qu'est-ce qui serait le plus important pour vous ?"),
+                ("callee", "euh bah"),
+                ("agent", agent),
+                ("callee", "D'accord."),
+            ]
+        )
+        assert not [f for f in needs(ctx) if f.label == "need:identified"], agent

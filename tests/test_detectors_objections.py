@@ -198,3 +198,86 @@ def test_probing_a_vague_hesitation():
         ("C", "Je pars en vacances."), ("A", "C'est-à-dire ? Qu'est-ce qui vous fait dire ça ?")
     )
     assert run(ctx, "doubt_invitation.v1") == []
+
+
+# --------------------------------------------------------------------------- ASR, paraphrases
+
+
+@pytest.mark.parametrize(
+    ("callee", "label"),
+    [
+        ("Mais ça risque de me revenir plus cher, non ?", "price"),
+        ("ça me semble quand même assez cher votre formule", "price"),
+        ("je trouve ça un peu salé pour un simple contrôle", "price"),
+        ("Et ça fait combien en plus par mois ?", "price"),
+        ("je sais pas trop, faut que je réfléchisse", "think_about_it"),
+        ("Je ne sais pas, il faudrait que j'y réfléchisse.", "think_about_it"),
+        ("bof laissez moi y repenser", "think_about_it"),
+        ("j'ai besoin d'un temps de réflexion", "think_about_it"),
+        ("j'ai pas vraiment le temps là", "time"),
+        ("écoutez je manque de temps en ce moment", "time"),
+    ],
+)
+def test_objection_paraphrases_and_hedges(callee: str, label: str):
+    found = objections(("A", "Je vous propose la formule confort."), ("C", callee))
+    assert f"objection:{label}" in {f.label for f in found}, [f.label for f in found]
+
+
+@pytest.mark.parametrize(
+    "callee",
+    [
+        "J'ai bien réfléchi, c'est d'accord pour moi.",
+        "Oui, j'ai le temps, allez-y.",
+        "Ce n'est pas plus cher que mon contrat actuel, c'est bien.",
+        "ça ne me paraît pas cher du tout",
+        "Le plus cher chez nous, c'est le chauffage au fioul.",
+    ],
+)
+def test_no_objection_in_hedge_free_or_negated_turns(callee: str):
+    assert objections(("A", "Je vous propose la formule confort."), ("C", callee)) == []
+
+
+def test_handling_may_come_in_the_second_agent_turn():
+    found = objections(
+        ("C", "Ça me paraît un peu cher quand même."),
+        ("A", "Je vous comprends."),
+        ("C", "Hmm."),
+        ("A", "Mais la pose est offerte, et vous gardez votre ancien contrat sans frais."),
+    )
+    assert [f.data["handling"] for f in found] == ["acknowledged_and_answered"]
+    # an answer three agent turns later does not count
+    found = objections(
+        ("C", "Ça me paraît un peu cher quand même."),
+        ("A", "Je vous comprends."),
+        ("C", "Hmm."),
+        ("A", "Bon."),
+        ("C", "Oui."),
+        ("A", "Mais la pose est offerte, et vous gardez votre ancien contrat sans frais."),
+    )
+    assert [f.data["handling"] for f in found] == ["acknowledged"]
+
+
+@pytest.mark.parametrize(
+    ("agent", "kind"),
+    [
+        ("Qu'est-ce qui pourrait vous faire hésiter ?", "doubts"),
+        ("qu'est ce qui pourrait vous faire changer d'avis", "doubts"),
+        ("Est-ce qu'il y a un point qui vous pose problème ?", "doubts"),
+        ("Y a-t-il quelque chose qui vous pose question ?", "doubts"),
+        # per-channel ASR ends the turn on a comma instead of « ? »
+        ("C'est noté. Vous avez une remarque ou une question avant qu'on continue,", "questions"),
+        ("Très bien. Vous avez des questions", "questions"),
+    ],
+)
+def test_doubt_invitations_asr_and_paraphrases(agent: str, kind: str):
+    found = run(call(("C", "D'accord."), ("A", agent)), "doubt_invitation.v1")
+    assert [f.data["kind"] for f in found] == [kind], agent
+
+
+def test_comma_ended_turn_is_no_invitation_when_the_match_is_earlier():
+    # « si vous avez des questions » closed by a period, then a statement left open
+    ctx = call(
+        ("C", "D'accord."),
+        ("A", "Je vous laisse mon numéro si vous avez des questions. Le technicien passe jeudi,"),
+    )
+    assert run(ctx, "doubt_invitation.v1") == []

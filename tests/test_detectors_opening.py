@@ -64,8 +64,10 @@ def test_questions_are_recognised_without_question_marks():
         ("A", "quel est votre budget"),
         ("A", "je vous envoie le devis"),
         ("A", "vous habitez toujours à Lyon, c'est bien ça"),
+        ("A", "et le jardin fait à peu près qu'elle surface"),  # ASR « quelle »
+        ("A", "je crois qu'elle est partie"),
     )
-    assert [is_question(doc) for doc in ctx.docs] == [True, True, True, False, True]
+    assert [is_question(doc) for doc in ctx.docs] == [True, True, True, False, True, True, False]
 
 
 # --------------------------------------------------------------------------- greeting
@@ -307,5 +309,82 @@ def test_no_consent_request():
             "Bonjour, je vous appelle pour votre contrat. Alors, votre adresse est toujours la même ?",
         ),
         ("C", "Oui."),
+    )
+    assert run(ctx, "consent_request.v1") == []
+
+
+# --------------------------------------------------------------------------- ASR damage
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # the first name heard as a number (« Kevin » → « le vingt ») in raw lower-case text
+        (
+            "bonjour monsieur caron le vingt querbrat, de l'agence immobilière du port",
+            "le vingt querbrat",
+        ),
+        # a known adjective and an unknown word where the name was, no punctuation
+        ("bonjour madame lefort mélo dijan du cabinet vétérinaire des tilleuls", "mélo dijan"),
+        ("Bonjour, Monsieur Caron, Louzé Tarvan, de la mutuelle des artisans.", "Louzé Tarvan"),
+    ],
+)
+def test_name_slot_between_greeting_and_organisation(text: str, name: str):
+    f = one(call(("C", "Allô ?"), ("A", text)), "self_presentation.v1")
+    assert f.data["has_name"] and f.data["has_org"], f.reason
+    assert f.data["name"] == name
+    # told by its place only: a little less sure than a name with an introducer
+    assert f.data["name_from_position"] is True
+    assert 0.7 <= f.score < 0.95
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bonjour Monsieur Caron, je vous appelle du service client.",
+        "Bonjour Madame Lefort, au sujet de votre contrat de la banque.",
+        "Bonjour Monsieur Caron, très bien, de la banque Populaire.",
+    ],
+)
+def test_no_name_slot_without_a_name_like_word(text: str):
+    found = run(call(("C", "Allô ?"), ("A", text)), "self_presentation.v1")
+    assert all(not f.data["has_name"] for f in found), [f.data for f in found]
+
+
+def test_organisation_opening_the_introduction_counts():
+    # the name lost by the ASR; « De l'agence… » starts the introduction
+    ctx = call(("C", "Allô ?"), ("A", "Bonjour Madame Lenoir. De l'agence, pour votre bail."))
+    f = one(ctx, "self_presentation.v1")
+    assert f.data["has_org"] and not f.data["has_name"]
+
+
+def test_goal_told_by_the_offer_when_the_reason_is_garbled():
+    ctx = call(
+        ("C", "Allô ?"),
+        ("A", "Bonjour Madame, Anne Roy de Toitures Leroux."),
+        ("C", "Oui ?"),
+        ("A", "Je vous appelle carte au lit en mai, et nous vous proposons un diagnostic gratuit "
+              "de votre toiture. Avez-vous deux minutes ?"),
+    )  # fmt: skip
+    f = one(ctx, "goal_statement.v1")
+    assert f.data["agent_turn"] == 2 and "diagnostic" in f.evidence[0].quote
+
+
+def test_consent_inferred_from_a_counted_grant_when_the_request_is_garbled():
+    ctx = call(
+        ("C", "Allô ?"),
+        ("A", "Bonjour, je vous appelle pour une estimation gratuite. Vous avez domino que"),
+        ("C", "C'est pour quoi exactement ?"),
+        ("A", "Pour votre maison, on a des acheteurs dans le quartier."),
+        ("C", "Bon, deux minutes, pas plus."),
+    )
+    f = one(ctx, "consent_request.v1")
+    assert f.label == "consent:granted" and f.data["kind"] == "inferred_from_reply"
+    assert f.evidence[0].role == "callee" and f.score < 0.7
+    # a bare « allez-y » may come unasked: no request is inferred from it
+    ctx = call(
+        ("C", "Allô ?"),
+        ("A", "Bonjour, je vous appelle pour une estimation gratuite de votre maison."),
+        ("C", "Oui, allez-y."),
     )
     assert run(ctx, "consent_request.v1") == []

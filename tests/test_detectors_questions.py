@@ -291,3 +291,119 @@ def test_script_coverage_with_sentence_encoder_when_installed() -> None:
     labels = {f.data.get("question"): f.label for f in found}
     assert labels[SCRIPT[0]] == "script:covered"
     assert labels[SCRIPT[3]] == "script:missing"
+
+
+# --------------------------------------------------------------------------- ASR dialogue
+# Per-channel ASR drops the « ? » of declarative questions, or ends the turn on a comma:
+# the dialogue (the callee's reply, the « ? » landing on the next utterance) tells them.
+
+
+def _found(turns: list[tuple[str, str]]) -> list:
+    return [f for f in questions(make_ctx(turns)) if f.data["purpose"] == "info"]
+
+
+@pytest.mark.parametrize(
+    ("agent", "reply"),
+    [
+        # confirmation left open by a comma: a question even without the callee's answer
+        ("D'accord. Et vous êtes toujours abonné au journal du dimanche,", "Non, j'ai arrêté."),
+        # unpunctuated confirmation, answered « non » with a new fact
+        (
+            "parfait vous travaillez toujours à la mairie de quimper",
+            "non je suis à la retraite depuis janvier",
+        ),
+        # closed by a period, but answered oui / non: the confirmation was a question
+        ("Bien. Votre numéro, c'est toujours le même.", "Ah non, j'ai changé de portable."),
+        # plain declarative left open, answered with facts
+        ("Très bien. Vous avez un garage pour la voiture,", "oui un double garage"),
+        ("il y a des enfants à la maison,", "euh oui deux, de six et neuf ans"),
+    ],
+)
+def test_declarative_questions_told_by_the_dialogue(agent: str, reply: str) -> None:
+    found = _found([("callee", "Oui, bonjour."), ("agent", agent), ("callee", reply)])
+    assert len(found) == 1, agent
+    q = found[0]
+    assert q.data["is_open"] is False and q.data["kind"] == "declarative"
+    assert "dialogue" in q.data["cues"]
+    assert q.data["answered"] is True
+    assert 0.6 <= q.score < 0.85  # less sure than a question with syntax or « ? »
+
+
+@pytest.mark.parametrize(
+    ("before", "agent", "reply"),
+    [
+        # an announcement (future, « aller » + infinitive), acknowledged
+        ("Oui.", "Vous recevrez la facture par courrier,", "D'accord, merci."),
+        ("Oui.", "vous allez recevoir un sms de confirmation", "très bien"),
+        # the agent answering the callee's own question
+        ("Et ça coûte combien ?", "vous payez trente euros par mois,", "oui quand même"),
+        # no addressee, the callee only acknowledges
+        ("Oui.", "Le technicien passe entre huit heures et midi,", "Ah bon."),
+        # a statement closed by a period and merely acknowledged
+        ("Oui.", "Vous êtes toujours prioritaire chez nous.", "C'est gentil."),
+        # the agent tells what it does (first-person subject), the callee answers anyway
+        (
+            "Bon.",
+            "bon je mets à jour votre adresse et je vous envoie la brochure",
+            "si vous voulez mais je déménage le mois prochain",
+        ),
+    ],
+)
+def test_statements_stay_statements_in_dialogue(before: str, agent: str, reply: str) -> None:
+    assert _found([("callee", before), ("agent", agent), ("callee", reply)]) == []
+
+
+def test_question_mark_leaked_onto_the_next_utterance() -> None:
+    # word-to-speaker alignment gave the agent's « ? » to the callee's turn
+    found = _found(
+        [
+            ("callee", "Oui."),
+            ("agent", "Et vous avez un jardin"),
+            ("callee", "? Oui, un petit, derrière la maison."),
+        ]
+    )
+    assert len(found) == 1 and "?>" in found[0].data["cues"]
+    assert found[0].data["answered"] is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "et votre chaudière elle date de qu'elle année,",
+        "et la maison fait à peu près qu'elle surface",
+        "pour le rendez-vous, quand seriez vous disponible",
+    ],
+)
+def test_interrogatives_misspelled_or_after_a_topic(text: str) -> None:
+    found = single_question(text, "deux mille douze je crois")
+    assert len(found) == 1 and found[0].data["is_open"] is True, text
+
+
+def test_que_elle_with_a_verb_is_no_interrogative() -> None:
+    assert single_question("je pense qu'elle est trop petite pour vous.", "Ah bon.") == []
+
+
+def test_comma_ended_questions_cover_the_script_and_bring_answers() -> None:
+    script = (
+        "Êtes-vous propriétaire de votre logement ?",
+        "Quelle est la surface de votre logement ?",
+        "Avez-vous déjà fait des travaux d'isolation ?",
+    )
+    ctx = make_ctx(
+        [
+            ("callee", "allô oui,"),
+            ("agent", "Merci. Pour commencer, vous êtes bien propriétaire de votre appartement,"),
+            ("callee", "oui, depuis dix ans,"),
+            ("agent", "d'accord, et il fait à peu près qu'elle surface,"),
+            ("callee", "soixante-cinq mètres carrés,"),
+            ("agent", "très bien. Vous avez déjà fait des travaux, les fenêtres, l'isolation,"),
+            ("callee", "les fenêtres oui, en deux mille dix-neuf,"),
+        ],
+        script=script,
+    )
+    cov = _coverage(ctx)
+    assert [cov[q].label for q in script] == ["script:covered"] * 3
+    summary = [
+        f for f in run_detectors(ctx, ["information_gathered.v1"]) if f.label == "info:summary"
+    ][0]
+    assert summary.data["answered_count"] >= 3

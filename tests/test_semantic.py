@@ -112,3 +112,42 @@ def test_sentence_encoder_backend_spacy_never_loads_use() -> None:
     assert sem.embed(["bonjour"], "spacy") is None
     with pytest.raises(ValueError, match="valeurs valides"):
         sem.sentence_encoder("bert")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("tele-travail", "teletravail", True),
+        ("teletravail", "travail", True),
+        ("tele-travail", "travail", True),
+        ("visioconference", "conference", True),
+        ("position", "proposition", False),  # « pro » builds no compound here
+        ("mission", "commission", False),
+        ("chauffage", "chauffer", True),
+        ("voiture", "facture", False),
+    ],
+)
+def test_same_stem_handles_split_and_hyphenated_compounds(a: str, b: str, same: bool) -> None:
+    assert sem.same_stem(a, b) is same
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # durations: a range of hours per day, a count of hours, a delay
+        ("comptable, 7 à 8 h par jour sur ordinateur", []),
+        ("sept ou huit heures par jour", []),
+        ("je roule 2 h par semaine", []),
+        ("7-8 h d'écran", []),
+        ("rappelez dans 2 h", []),
+        # clock times, ranges of clock times, a day then a time
+        ("de 7 à 8 h", ["08:00"]),
+        ("mercredi 15h ou jeudi 10h", ["15:00", "10:00"]),
+        ("samedi 23/11 à 10h", ["10:00"]),
+        ("le 15 à 10 h", ["10:00"]),
+        ("entre 8 heures et midi", ["08:00", "12:00"]),
+        ("rappel à partir de 14 h", ["14:00"]),
+    ],
+)
+def test_parse_times_tells_durations_from_clock_times(text: str, expected: list[str]) -> None:
+    assert [t.value for t in sem.parse_times(text)] == expected

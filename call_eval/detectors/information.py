@@ -321,6 +321,7 @@ def detect_needs(ctx: CallContext, params: Mapping[str, Any]) -> list[Finding]:
                 data={"question": q.text, "answered": bool(q.answered), "by_phrase": bool(hit)},
             )
         )
+    identified_from: set[int] = set()
     # needs stated by the callee: explicit phrases, or the answer to an exploring question
     for j in ctx.indices("callee"):
         text = ctx.utterances[j].text
@@ -375,6 +376,7 @@ def detect_needs(ctx: CallContext, params: Mapping[str, Any]) -> list[Finding]:
             )
             continue
         k, ov, tie = uptake
+        identified_from.add(k)
         n = len(ov.matched)
         score = 0.85 if n >= 2 and tie else 0.75 if n >= 2 else 0.6
         if answers_explore:
@@ -399,4 +401,72 @@ def detect_needs(ctx: CallContext, params: Mapping[str, Any]) -> list[Finding]:
                 },
             )
         )
+    findings += _restated_needs(ctx, cfg, questions, explored_turns, identified_from)
     return findings
+
+
+def _restated_needs(
+    ctx: CallContext,
+    cfg: Mapping[str, Any],
+    questions: list[Any],
+    explored_turns: set[int],
+    identified_from: set[int],
+) -> list[Finding]:
+    """Needs the agent restates right after exploring them (« donc, avant tout, être
+    remboursé vite, c'est noté »): identified even when the callee's answer is lost or
+    garbled by the ASR. The restatement needs a marker and words of its own (not the
+    question's), and is addressed to the callee or follows the callee's reply."""
+    thr = cfg.get("thresholds", {})
+    min_new = int(thr.get("restatement_min_keys", 2))
+    out: list[Finding] = []
+    for q_index in sorted(explored_turns):
+        k = ctx.next(q_index, "agent")
+        if k is None or k in identified_from or k - q_index > 2:
+            continue
+        text = ctx.utterances[k].text
+        marker = find_phrases(text, cfg.get("restatement", []))
+        if not marker:
+            continue
+        asked = {key for q in questions if q.utterance == q_index for key in q.keys}
+        asked |= set(span_keys(ctx.docs[q_index]))
+        # the restatement: the sentence(s) around the marker, not the agent's next question
+        sents = [
+            s_
+            for s_ in split_sentences(ctx.docs[k])
+            if "?" not in s_.text and any(s_.start_char <= a < s_.end_char for a, _, _ in marker)
+        ]
+        new = [
+            key
+            for s_ in sents
+            for key in span_keys(s_)
+            if not key.startswith("#") and key not in asked
+        ]
+        new = list(dict.fromkeys(new))
+        if len(new) < min_new:
+            continue
+        replied = any(ctx.utterances[j].role == "callee" for j in range(q_index + 1, k))
+        score = float(thr.get("restatement_score", 0.6)) - (0.0 if replied else 0.05)
+        quote = " ".join(s_.text.strip() for s_ in sents)
+        out.append(
+            Finding(
+                detector="needs.v1",
+                role="agent",
+                score=round(score, 3),
+                reason=f"Besoin identifié : l'agent reformule l'attente de l'appelé (« {marker[0][2]} ») : « {quote[:160]} »",
+                evidence=(ctx.evidence(q_index), ctx.evidence(k, quote)),
+                label="need:identified",
+                utterance_index=k,
+                data={
+                    "statement_index": None,
+                    "statement": "",
+                    "uptake_index": k,
+                    "shared": new[:6],
+                    "uptake_phrase": marker[0][2],
+                    "answers_exploration": True,
+                    "by_restatement": True,
+                    "callee_replied": replied,
+                },
+            )
+        )
+        identified_from.add(k)
+    return out

@@ -12,6 +12,7 @@ from .opening import (
     find,
     finding,
     is_question,
+    open_ended,
     quote_span,
     sentence_at,
     sentences,
@@ -47,25 +48,38 @@ def _content_lemmas(span: Span | Doc) -> set[str]:
     }
 
 
+_CLAUSE_BREAKS = {"mais", "et", "donc", "alors", "puis", "parce", "car", "si"}
+
+
 def _negated(doc: Doc, start: int, end: int) -> bool:
-    """Is a match (without its own negation) negated by the words just before it?"""
+    """Is a match (without its own negation) negated by the words just before it, in the
+    same clause? (« je ne sais pas, il faut que je réfléchisse »: the negation belongs to
+    the clause before the comma)."""
     inside = {t.lower_ for t in doc[start:end]}
     if inside & _NEGATIONS:
         return False
-    return any(t.lower_ in _NEGATIONS for t in doc[max(0, start - 3) : start])
+    for t in reversed(doc[max(0, start - 3) : start]):
+        if t.is_punct or t.lower_ in _CLAUSE_BREAKS:
+            return False
+        if t.lower_ in _NEGATIONS:
+            return True
+    return False
 
 
-def _response(ctx: CallContext, index: int) -> list[int]:
-    """The agent's answer to callee utterance ``index``: the next agent turn, merged with
-    agent utterances that directly follow it (one turn split in two by the transcript)."""
-    j = ctx.next(index, "agent")
-    if j is None:
-        return []
-    out = [j]
-    k = j + 1
-    while k < len(ctx.utterances) and ctx.utterances[k].role == "agent":
-        out.append(k)
-        k += 1
+def _response(ctx: CallContext, index: int, turns: int = 1) -> list[int]:
+    """The agent's answer to callee utterance ``index``: the next ``turns`` agent turns
+    (a turn = consecutive agent utterances, one turn split in two by the transcript)."""
+    out: list[int] = []
+    k = index
+    for _ in range(max(1, turns)):
+        j = ctx.next(k, "agent")
+        if j is None:
+            break
+        out.append(j)
+        k = j + 1
+        while k < len(ctx.utterances) and ctx.utterances[k].role == "agent":
+            out.append(k)
+            k += 1
     return out
 
 
@@ -100,6 +114,8 @@ def _handling(
     for n, i in enumerate(response):
         doc = ctx.docs[i]
         head = _head(doc, int(h["ack_within_tokens"])) if n == 0 else None
+        # the acknowledgment opens the first reply; the answer may come a turn later
+        # (« je comprends » — callee: « hmm » — « mais l'installation est offerte »)
         for m in find(ctx, doc, h["rules"], lists):
             if m.label == "acknowledge" and ack is None and head is not None and m.end <= head.end:
                 ack = (i, m)
@@ -111,7 +127,7 @@ def _handling(
         overlap |= lemmas & source
         topical = topical or bool(lemmas & topic)
         content += len(lemmas)
-        question = question or any(is_question(s) for s in sentences(doc))
+        question = question or any(is_question(s) or open_ended(doc, s) for s in sentences(doc))
     answered = bool(marker or topical or overlap)
     if contra is not None:
         kind = "contradicted"
@@ -183,7 +199,7 @@ def objection(ctx: CallContext, params: Mapping[str, Any]) -> list[Finding]:
             window = int(p["context_tokens"])
             sent = doc[max(sent.start, m.start - window) : min(sent.end, m.end + window)]
             objection_quote = quote_span(doc, m.start, m.end, int(p["quote_tokens"]))
-            response = _response(ctx, i)
+            response = _response(ctx, i, int(p.get("response_turns", 2)))
             handling, details, resp_ev = _handling(ctx, sent, category, response, p, lists)
             quotes = [(i, objection_quote)] + ([resp_ev] if resp_ev else [])
             what = names.get(category, category)
@@ -227,10 +243,13 @@ def doubt_invitation(ctx: CallContext, params: Mapping[str, Any]) -> list[Findin
             if m.label == "probe":
                 continue
             penalty = 0.0
-            if m.label in needs_question and not is_question(sentence_at(doc, m.start)):
-                if not unpunctuated(doc):
+            sent = sentence_at(doc, m.start)
+            if m.label in needs_question and not is_question(sent):
+                if not (unpunctuated(doc) or open_ended(doc, sent)):
                     continue
-                penalty = 0.1  # raw ASR text without punctuation: the question is likely
+                # raw ASR text without punctuation, or a turn left open by a comma: the
+                # question is likely
+                penalty = 0.1
 
             if any(t.lemma_.lower() in excluded for t in doc[max(0, m.start - 3) : m.start]):
                 continue
@@ -242,7 +261,11 @@ def doubt_invitation(ctx: CallContext, params: Mapping[str, Any]) -> list[Findin
             prev = ctx.previous(i, "callee")
             probes = [m for m in find(ctx, doc, p["rules"], lists) if m.label == "probe"]
             probes = [
-                m for m in probes if is_question(sentence_at(doc, m.start)) or unpunctuated(doc)
+                m
+                for m in probes
+                if is_question(sentence_at(doc, m.start))
+                or unpunctuated(doc)
+                or open_ended(doc, sentence_at(doc, m.start))
             ]
             if prev is not None and prev == i - 1 and probes:
                 hesitant = find(ctx, ctx.docs[prev], p["hesitation_rules"], lists)

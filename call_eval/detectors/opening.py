@@ -269,6 +269,10 @@ def is_question(span: Span | Doc) -> bool:
         return True
     if any(w in _INVERTED for w in lowers):
         return True
+    # ASR homophone « qu'elle surface » for « quelle surface »
+    for a, b, c in zip(toks, toks[1:], toks[2:], strict=False):
+        if a.lower_ in {"qu'", "qu’"} and b.lower_ == "elle" and c.pos_ in {"NOUN", "ADJ"}:
+            return True
     # a hyphen-less inversion from ASR: "avez vous", "pouvez vous", "puis je"
     for a, b in zip(toks, toks[1:], strict=False):
         if b.lower_ in {"vous", "tu", "je"} and a.pos_ in {"VERB", "AUX"} and a.i == toks[0].i:
@@ -281,6 +285,16 @@ def unpunctuated(doc: Doc) -> bool:
     """True for raw ASR text with no sentence punctuation (questions cannot be told from
     statements by their "?")."""
     return not any(c in doc.text for c in ".?!;:") and len(doc) > 3
+
+
+def open_ended(doc: Doc, span: Span | Doc) -> bool:
+    """True when ``span`` ends the turn and the ASR left the turn open (a comma or no
+    punctuation at the end, « vous avez des questions, »): per-channel ASR cuts a question
+    before its « ? », so such an ending may be one."""
+    text = doc.text.rstrip()
+    if not text or text[-1] in ".!?…;:":
+        return False
+    return all(t.is_punct or t.is_space for t in doc[span.end :])
 
 
 def sentences(doc: Doc) -> list[Span]:
@@ -610,8 +624,9 @@ def greeting(ctx: CallContext, params: Mapping[str, Any]) -> list[Finding]:
 
 def _find_name(
     ctx: CallContext, doc: Doc, p: Mapping[str, Any], lex: Lex
-) -> tuple[str, int, int] | None:
-    """The agent's own name in ``doc``: (name, first token, last token)."""
+) -> tuple[str, int, int] | tuple[str, int, int, bool] | None:
+    """The agent's own name in ``doc``: (name, first token, last token), with a fourth
+    item ``True`` when the name is told by its place only (:func:`_name_slot`)."""
     lower = lowercase_text(doc)
     excluded = third_party(doc, lex)
     # 1. explicit introducers: "je m'appelle X", "X à l'appareil", "ici X", "c'est X de..."
@@ -676,9 +691,89 @@ def _find_name(
                 toks.append(nxt)
             candidates.append(toks)
     if not candidates:
+        slot = _name_slot(doc, lex, excluded, p)
+        if slot:
+            return doc[slot[0].i : slot[-1].i + 1].text, slot[0].i, slot[-1].i, True
         return None
     best = min(candidates, key=lambda toks: (toks[0].i, -len(toks)))
     return " ".join(t.text for t in best), best[0].i, best[-1].i
+
+
+_SLOT_GLUE = {"DET", "ADP", "NUM"}
+_SLOT_BAN = {"VERB", "AUX", "PRON", "SCONJ", "CCONJ", "INTJ"}
+
+
+def _name_slot(doc: Doc, lex: Lex, excluded: set[int], p: Mapping[str, Any]) -> list[Token]:
+    """A name the ASR garbled, told by its place: between the greeting (and the
+    addressee) and the organisation, « Bonjour Madame Chevalier, Média Dha, du service
+    qualité », « bonjour monsieur garnier le vingt d'ubreuil de l'agence… ». The slot holds
+    a few words, one or two of them name-like (capitalised, unknown to the vocabulary, a
+    proper noun), no verb nor pronoun, and an organisation marker follows it."""
+    cfg = p.get("name_slot") or {}
+    max_tokens, max_content = int(cfg.get("max_tokens", 4)), int(cfg.get("max_content", 2))
+    toks = list(doc)
+    i = 0
+    greeted = False
+    while i < len(toks) and (
+        toks[i].is_punct or toks[i].lower_ in _GREETINGS or i in excluded or lex.is_title(toks[i])
+    ):
+        greeted = greeted or toks[i].lower_ in _GREETINGS
+        i += 1
+    if not greeted:
+        return []
+    lower = lowercase_text(doc)
+    org_nouns = {str(w).lower() for w in lex.lists.get("org_nouns", ())}
+    ends: list[tuple[bool, int]] = []  # (delimited by a comma, end)
+    for end in range(i + 1, min(len(toks), i + max_tokens) + 1):
+        if toks[end - 1].is_punct:
+            break
+        comma = end < len(toks) and toks[end].text == ","
+        if _org_marker_at(doc, end + 1 if comma else end, lex):
+            ends.append((comma, end))
+    # a slot closed by a comma wins (« le vingt d'Ubreuil, de l'agence »: not « le vingt »)
+    for _, end in sorted(ends, key=lambda e: (not e[0], e[1])):
+        slot = toks[i:end]
+        content = [t for t in slot if t.pos_ not in _SLOT_GLUE and not t.like_num]
+        banned = any(t.pos_ in _SLOT_BAN and not t.like_num for t in slot)
+        if not 1 <= len(content) <= max_content or banned:
+            continue
+        ok, shaped = True, False
+        for t in content:
+            low, lemma = t.lower_, t.lemma_.lower()
+            banned_word = low in lex.not_names or low in lex.org_stop or t.is_stop
+            if banned_word or lex.is_title(t) or lemma in lex.roles or lemma in org_nouns:
+                ok = False
+            # one word at least must look like a name; the other may be any noun or
+            # adjective the ASR made of it (« mélo dijan »)
+            shaped = shaped or (
+                low in lex.first_names
+                or t.pos_ in {"PROPN", "X"}
+                or not t.has_vector
+                or (not lower and t.text[:1].isupper())
+            )
+        if ok and shaped:
+            return slot
+    return []
+
+
+def _org_marker_at(doc: Doc, k: int, lex: Lex) -> bool:
+    """« de / du / d' / chez / de chez » at token ``k``, then an organisation noun or a
+    capitalised or unknown word (« de l'agence », « du service », « de chez Optika »)."""
+    if k >= len(doc) or doc[k].lower_.replace("’", "'") not in {"de", "du", "d'", "des", "chez"}:
+        return False
+    j = k + 1
+    while j < len(doc) and doc[j].lower_.replace("’", "'") in {"la", "le", "l'", "les", "chez"}:
+        j += 1
+    if j >= len(doc) or doc[j].is_punct:
+        return False
+    nxt = doc[j]
+    org_nouns = {str(w).lower() for w in lex.lists.get("org_nouns", ())}
+    return (
+        nxt.lemma_.lower() in org_nouns
+        or nxt.lower_ in org_nouns
+        or nxt.text[:1].isupper()
+        or (nxt.is_alpha and not nxt.has_vector)
+    )
 
 
 def _org_end(doc: Doc, start: int, lex: Lex, limit: int = 6) -> int:
@@ -730,8 +825,14 @@ def _find_org(
         end = _org_end(doc, m.end, lex)
         named = end > m.end
         # "de l'agence" alone names nothing, unless it is attached to the agent's name or
-        # role ("Julie Martin, de l'agence")
-        if m.label == "noun" and not named and not attached:
+        # role ("Julie Martin, de l'agence"), or opens the introduction ("Bonjour Monsieur
+        # Garnier. De l'agence immobilière…": the name lost by the ASR)
+        if (
+            m.label == "noun"
+            and not named
+            and not attached
+            and not _opens_intro(doc, m.start, lex, excluded)
+        ):
             continue
         if m.label in {"via", "chez", "after_anchor", "works_for"} and not named:
             continue
@@ -743,6 +844,19 @@ def _find_org(
         if ent.label_ == "ORG" and not any(t.i in excluded for t in ent):
             return ent.text, ent.start, ent.end - 1
     return None
+
+
+def _opens_intro(doc: Doc, start: int, lex: Lex, excluded: set[int]) -> bool:
+    """Token ``start`` opens the introduction: only the greeting and the addressee before
+    it, or it starts a sentence early in the turn."""
+    if start > 20:
+        return False
+    before = doc[:start]
+    if all(
+        t.is_punct or t.lower_ in _GREETINGS or t.i in excluded or lex.is_title(t) for t in before
+    ):
+        return any(t.lower_ in _GREETINGS for t in before)
+    return start > 0 and doc[start - 1].text in {".", "!", "?", ";", "…"}
 
 
 def _org_after_role(doc: Doc, role_end: int, lex: Lex) -> tuple[str, int, int] | None:
@@ -785,10 +899,12 @@ def self_presentation(ctx: CallContext, params: Mapping[str, Any]) -> list[Findi
     lex = Lex.of(params)
     window = early_agent_indices(ctx, int(p["max_agent_turns"]), p.get("max_seconds"))
     found: dict[str, tuple[str, int, int, int]] = {}  # kind -> (text, utt, first, last tok)
+    guessed = False  # the name is told by its place only (ASR-garbled)
     for i in window:
         doc = ctx.docs[i]
         if "name" not in found and (got := _find_name(ctx, doc, p, lex)):
             found["name"] = (got[0], i, got[1], got[2])
+            guessed = len(got) > 3
         if "role" not in found and (got := _find_role(ctx, doc, p, lex)):
             found["role"] = (got[0], i, got[1], got[2])
         anchors = [v[3] for k, v in found.items() if v[1] == i and k in {"name", "role"}]
@@ -834,7 +950,7 @@ def self_presentation(ctx: CallContext, params: Mapping[str, Any]) -> list[Findi
         score = 0.35 + (0.05 if has_role else 0.0)
     else:
         score = 0.15
-    score -= 0.05 * (rank[first] - 1)
+    score -= 0.05 * (rank[first] - 1) + (0.1 if guessed and has_name else 0.0)
     missing = [w for w, ok in (("nom", has_name), ("organisation", has_org)) if not ok]
     names = {"name": "nom", "org": "organisation", "role": "fonction"}
     given = ", ".join(
@@ -874,6 +990,7 @@ def self_presentation(ctx: CallContext, params: Mapping[str, Any]) -> list[Findi
                 "first_agent_turn": rank[first],
                 "words": words,
                 "concise": concise,
+                "name_from_position": guessed and has_name,
             },
         )
     ]
@@ -978,6 +1095,54 @@ def consent_request(ctx: CallContext, params: Mapping[str, Any]) -> list[Finding
                     "negotiated": negotiated,
                     "agent_turn": rank,
                     "reply_index": reply_at,
+                },
+            )
+        ]
+    return _consent_from_reply(ctx, p, lists, window)
+
+
+def _consent_from_reply(
+    ctx: CallContext, p: Mapping[str, Any], lists: Mapping[str, Sequence[str]], window: list[int]
+) -> list[Finding]:
+    """No request found, but the callee grants a number of minutes early in the call
+    (« bon, deux minutes, pas plus »): the agent asked for them and the ASR garbled the
+    request (« vous avez dominus que »). Only a counted grant is read this way — a bare
+    « allez-y » may come unasked."""
+    rules = p.get("granted_rules")
+    if not rules or not window:
+        return []
+    last = window[-1]
+    for j in ctx.indices("callee"):
+        if j <= window[0] or j > last + 1:
+            continue
+        got = find(ctx, ctx.docs[j], {"granted": rules}, lists)
+        if not got:
+            continue
+        asked_at = ctx.previous(j, "agent")
+        if asked_at is None:
+            continue
+        m = got[0]
+        reply = quote_span(ctx.docs[j], m.start, m.end, 20)
+        rank = window.index(asked_at) + 1 if asked_at in window else len(window)
+        score = float(p.get("inferred_score", 0.6))
+        return [
+            finding(
+                "consent_request.v1",
+                ctx,
+                asked_at,
+                score,
+                f"Accord de l'appelé donné (« {reply} ») : la demande du candidat, "
+                "mal transcrite, est à vérifier à l'écoute.",
+                [(j, reply)],
+                label="consent:granted",
+                role="agent",
+                data={
+                    "kind": "inferred_from_reply",
+                    "question_form": False,
+                    "callee_consented": True,
+                    "negotiated": False,
+                    "agent_turn": rank,
+                    "reply_index": j,
                 },
             )
         ]

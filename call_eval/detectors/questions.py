@@ -4,8 +4,13 @@ callee's answer, questions re-asked once answered, and coverage of the call scri
 Questions are found from syntax as well as from « ? » (ASR output often has no or wrong
 punctuation): « est-ce que », verb–subject inversion (« avez-vous », « avez vous » at the
 start of a clause), interrogative words in interrogative positions, indirect questions
-(« je voudrais savoir si »), tags (« c'est bien ça », « non ? »). A declarative sentence
-(« vous êtes propriétaire ») is a question only with « ? » or a tag.
+(« je voudrais savoir si »), tags (« c'est bien ça », « non ? »), interrogative words the
+ASR misspelt (« qu'elle surface »). A declarative sentence (« vous êtes propriétaire ») is
+a question with « ? » or a tag — or, in ASR text where the « ? » is lost or replaced by a
+comma, when the dialogue tells it: a confirmation (« vous êtes bien… », « c'est
+toujours… ») left open at the end of the agent's turn, a declarative addressed to the
+callee and answered by oui / non or facts, a « ? » that landed on the next utterance
+(:func:`_dialogue_question`).
 """
 
 from __future__ import annotations
@@ -161,6 +166,28 @@ def _hyphen_inversion(span: Span, pronouns: set[str], exclude: set[str]) -> int 
     return None
 
 
+def _asr_wh(words: list[str], toks: list[Any]) -> list[str]:
+    """Interrogative words the ASR wrote as homophones: « qu'elle surface » for « quelle
+    surface » (« qu' » + « elle » + a noun or adjective, no verb)."""
+    out = list(words)
+    for k in range(len(words) - 2):
+        if words[k] in ("qu'", "qu") and words[k + 1] in ("elle", "elles"):
+            nxt = toks[k + 2]
+            if nxt.pos_ in {"NOUN", "ADJ", "PROPN"} and not nxt.is_stop:
+                out[k] = "quelle" if words[k + 1] == "elle" else "quelles"
+                out[k + 1] = ""
+    return out
+
+
+def _after_topic(toks: list[Any], k: int, start: int) -> bool:
+    """A positional interrogative word right after a verbless topic phrase and a comma
+    (« pour le contrôle, quand… », « et votre voiture, comment… »)."""
+    if k < 2 or toks[k - 1].text != ",":
+        return False
+    topic = toks[start : k - 1]
+    return 0 < len(topic) <= 6 and not any(t.pos_ in _VERB_POS for t in topic)
+
+
 def _compiled(lex: Mapping[str, Any]) -> dict[str, Any]:
     """Folded word sets of the lexicon, computed once per lexicon dict."""
     c = lex.get("_compiled") if isinstance(lex, dict) else None
@@ -176,6 +203,11 @@ def _compiled(lex: Mapping[str, Any]) -> dict[str, Any]:
             "trailing": {fold(str(w)) for w in lex.get("trailing_words", [])},
             "boundaries": {fold(str(w)) for w in lex.get("clause_boundaries", [])},
             "instr": {fold(str(v)) for v in lex.get("script_instruction_verbs", [])},
+            "address": {fold(str(w)) for w in lex.get("address_words", [])},
+            "fillers": {fold(str(w)) for w in lex.get("reply_fillers", [])},
+            "dlg_confirm": {
+                fold(str(w)) for w in (lex.get("dialogue") or {}).get("confirmation_words", [])
+            },
             "offer": {fold(str(w)) for w in lex.get("script_offer_words", [])},
             "topics": {
                 name: ({fold(str(w)) for w in words}, list(words))
@@ -196,6 +228,7 @@ def _detect(
     toks = list(span)
     if not words:
         return None
+    words = _asr_wh(words, toks)
     qmark = "?" in text
     exclam = "!" in text and not qmark
     c = _compiled(lex)
@@ -253,6 +286,8 @@ def _detect(
                 k > 0 and words[k - 1] in ("de", "a", "par", "pour", "en", "depuis", "jusqu", "d")
             )
             at_start = at_start and (k <= start + 1)
+            # after a verbless topic: « pour le contrôle, quand seriez-vous disponible »
+            at_start = at_start or _after_topic(toks, k, start)
             in_situ = k == last_content and k > start
             if w == "quoi" and not (
                 qmark or (k > 0 and words[k - 1] in ("de", "a", "en", "par", "sur", "pour"))
@@ -345,6 +380,125 @@ def _detect(
     else:
         score = 0.75  # « ? » alone on a declarative
     return kind, is_open, score, cues
+
+
+_FUTURE_RE = re.compile(r"(rez|rons|ront|rai|ras)$")
+
+
+def _statement_verb(span: Span) -> bool:
+    """A future, imperative or « aller + infinitive » verb: an announcement (« vous
+    recevrez un SMS », « vous allez recevoir »), not a confirmation question."""
+    toks = list(span)
+    for k, t in enumerate(toks):
+        if t.pos_ not in _VERB_POS:
+            continue
+        if "Imp" in t.morph.get("Mood") or "Fut" in t.morph.get("Tense"):
+            return True
+        form, lemma = fold(t.text), fold(t.lemma_ or "")
+        # the tagger calls « recevrez » present: a form in -rez that is not the lemma's
+        # present (« préférez » ← préférer) is a future
+        if _FUTURE_RE.search(form) and not (
+            lemma.endswith("er") and form in (lemma[:-2] + "ez", lemma[:-2] + "ons")
+        ):
+            return True
+        if lemma == "aller" and k + 1 < len(toks) and "Inf" in toks[k + 1].morph.get("VerbForm"):
+            return True
+    return False
+
+
+_FIRST_PERSON = {"je", "j'", "j", "nous", "on"}
+_SECOND_PERSON = {"vous", "tu", "t'"}
+
+
+def _speaks_of_self(span: Span) -> bool:
+    """The sentence's first subject is the agent (« je mets à jour votre adresse », « on
+    vous envoie la brochure »): the agent tells what it does, it does not ask."""
+    for t in span:
+        w = fold(t.text)
+        if w in _FIRST_PERSON and t.dep_.startswith("nsubj"):
+            return True
+        if w in _SECOND_PERSON and t.dep_.startswith("nsubj"):
+            return False
+    return False
+
+
+def _reply_kind(ctx: CallContext, j: int | None, lex: Mapping[str, Any]) -> str:
+    """How callee utterance ``j`` reacts to the turn before it: ``yesno`` (opens with
+    oui / non / exactement…), ``ack`` (d'accord, très bien: a mere acknowledgement),
+    ``question`` (a question back), ``content`` (a statement with facts) or ``none``."""
+    if j is None:
+        return "none"
+    text = ctx.utterances[j].text.lstrip(" ?¿.,")
+    form = match_form(text)[0].replace("?", " ? ")
+    words = form.split()
+    fillers = _compiled(lex)["fillers"]
+    k = 0
+    while k < len(words) and words[k] in fillers:
+        k += 1
+    rest = " ".join(words[k:])
+    if not rest:
+        return "none"
+    yes_no = [match_form(str(w))[0] for w in lex.get("yes_no_words", [])]
+    acks = [match_form(str(w))[0] for w in lex.get("reply_acks", [])]
+    if any(rest == a or rest.startswith(a + " ") for a in acks):
+        return "ack"
+    if any(rest == y or rest.startswith(y + " ") for y in yes_no):
+        return "yesno"
+    first = rest.split(" ? ")[0]
+    if " ? " in f" {rest} " and len(first.split()) <= 12:
+        sents = split_sentences(ctx.docs[j])
+        if sents and "?" in sents[0].text and any(t.pos_ in _VERB_POS for t in sents[0]):
+            return "question"
+    doc = ctx.docs[j]
+    if span_keys(doc) or parse_numbers(text):
+        return "content"
+    return "none"
+
+
+def _dialogue_question(
+    ctx: CallContext, i: int, span: Span, lex: Mapping[str, Any]
+) -> tuple[str, bool, float, list[str]] | None:
+    """A question without « ? » nor interrogative syntax, told by the dialogue (ASR text):
+
+    * the « ? » landed at the start of the next utterance (word-to-speaker alignment);
+    * a confirmation (« vous êtes bien… », « c'est toujours… », « vous avez déjà… ») left
+      open by the ASR (comma or nothing at the end of the agent's turn), or closed by a
+      period but answered oui / non;
+    * a declarative addressed to the callee, left open, and answered by the callee (oui /
+      non, or facts) — not an announcement (future, imperative) nor the agent's answer to
+      the callee's own question.
+
+    ``span`` is the last sentence of agent utterance ``i``.
+    """
+    c = _compiled(lex)
+    dlg = lex.get("dialogue") or {}
+    text = ctx.utterances[i].text.rstrip()
+    words = [w for w in _words(span) if w and w not in ",.;:"]
+    if not words or "!" in span.text:
+        return None
+    nxt = i + 1 if i + 1 < len(ctx.utterances) else None
+    wh = [w for w in words if w in c["wh_always"] or w in ("comment", "quand", "pourquoi")]
+    kind, is_open = ("wh", True) if wh else ("declarative", False)
+    if nxt is not None and ctx.utterances[nxt].text.lstrip().startswith("?"):
+        return kind, is_open, float(dlg.get("leaked_qmark_score", 0.85)), ["?>"]
+    if len(words) > int(dlg.get("max_words", 25)):
+        return None
+    open_end = bool(text) and text[-1] not in ".!?…"
+    fixed = dlg.get("confirmation_exclude", [])
+    confirm = bool(set(words) & c["dlg_confirm"]) and not has_phrase(span.text, fixed)
+    address = bool(set(words) & c["address"]) or has_phrase(span.text, ["il y a", "y a t il"])
+    if not address or _statement_verb(span) or _speaks_of_self(span):
+        return None
+    reply_at = ctx.next(i, "callee")
+    reply = _reply_kind(ctx, reply_at, lex) if reply_at == nxt else "none"
+    if confirm and (open_end or reply == "yesno"):
+        score = dlg.get("confirmation_open_score" if open_end else "confirmation_score", 0.75)
+        return kind, is_open, float(score), ["confirmation", "dialogue"]
+    prev = ctx.previous(i, "callee")
+    answering = prev is not None and "?" in ctx.utterances[prev].text.rstrip()[-3:]
+    if open_end and reply in ("yesno", "content") and not answering:
+        return kind, is_open, float(dlg.get("answered_score", 0.65)), ["dialogue"]
+    return None
 
 
 def _trim_run_on(span: Span, lex: Mapping[str, Any], *, last_in_turn: bool) -> Span:
@@ -524,6 +678,8 @@ def analyse_questions(ctx: CallContext, params: Mapping[str, Any] | None = None)
         found = []
         for n, s in enumerate(sents):
             det = _detect(s, lex, last_in_turn=n == len(sents) - 1)
+            if det is None and n == len(sents) - 1:
+                det = _dialogue_question(ctx, i, s, lex)
             if det is not None:
                 s = _trim_run_on(s, lex, last_in_turn=n == len(sents) - 1)
                 found.append((s, det))
@@ -552,6 +708,18 @@ def analyse_questions(ctx: CallContext, params: Mapping[str, Any] | None = None)
             q.nouns = [
                 token_key(t) for t in span if t.pos_ in {"NOUN", "PROPN"} and token_key(t) in q.keys
             ]
+            if q.purpose == "info" and not is_open and {"dialogue", "?>"} & set(q.cues):
+                # a declarative told by the dialogue that restates the callee's words is a
+                # check of understanding (« donc la natation trois fois par semaine… »)
+                prev_c = ctx.previous(i, "callee")
+                said = list(own[prev_c]) if prev_c is not None else []
+                if prev_c is not None and (p2 := ctx.previous(prev_c, "callee")) is not None:
+                    said += own[p2]
+                ov = overlap(
+                    q.keys, said, vocab, vector_threshold=float(thr.get("vector_word", 0.62))
+                )
+                if len(ov.matched) >= 2:
+                    q.purpose = "check"
             q.answered, q.answer_index, q.answer_reason = _answer_status(ctx, q, lex)
             # builds on the callee's last answer(s)
             prev = ctx.previous(i, "callee")
@@ -820,7 +988,10 @@ def script_analysis(
     units: list[_Unit] = []
     for i in ctx.indices("agent"):
         for s in split_sentences(ctx.docs[i]):
-            is_q = any(q.utterance == i and q.start <= s.start_char < q.end for q in questions)
+            is_q = any(
+                q.utterance == i and q.start < s.end_char and s.start_char < q.end
+                for q in questions
+            )
             is_q = is_q or (i, s.start_char) in qspans
             units.append(
                 _Unit(
