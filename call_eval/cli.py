@@ -205,7 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
     )
     if not args.verbose:
-        logging.getLogger("call_eval").setLevel(logging.INFO)
+        # progress lines for a person at a terminal; scripts and pipes get errors only
+        logging.getLogger("call_eval").setLevel(logging.INFO if sys.stderr.isatty() else logging.WARNING)
         for noisy in ("faster_whisper", "speechbrain", "pyannote", "numba"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:

@@ -51,6 +51,29 @@ def _is_loop(text: str, guard: dict) -> bool:
     )
 
 
+def _segment(seg, channel: int | None, shift: float) -> Segment:
+    words = tuple(
+        Word(
+            start=float(w.start) + shift,
+            end=float(max(w.end, w.start)) + shift,
+            text=w.word.strip(),
+            probability=float(w.probability),
+        )
+        for w in (seg.words or [])
+        if w.word.strip()
+    )
+    return Segment(
+        start=float(seg.start) + shift,
+        end=float(seg.end) + shift,
+        text=seg.text.strip(),
+        words=words,
+        avg_logprob=float(seg.avg_logprob),
+        no_speech_prob=float(seg.no_speech_prob),
+        compression_ratio=float(seg.compression_ratio),
+        channel=channel,
+    )
+
+
 def _decode_channel(
     model,
     samples,
@@ -60,9 +83,19 @@ def _decode_channel(
     progress: ProgressFn | None,
     offset: float,
 ) -> list[Segment]:
+    """Decode one signal; a segment caught in a repetition loop is re-decoded.
+
+    With temperature 0 and no fallback nothing breaks a loop (a phone number read digit by
+    digit can become "6, 6, 6, …" for a minute, swallowing the real words around it). The
+    region between the surrounding good segments is decoded again with a repetition
+    penalty and n-gram blocking (still deterministic); what still loops is dropped.
+    """
     guard = models.loop_guard()
+    sr = 16000
     segments_iter, _info = model.transcribe(samples, **options)
     out: list[Segment] = []
+    loops: list[tuple[float, float]] = []  # regions to re-decode
+    pending_loop = False
     for seg in segments_iter:
         text = seg.text.strip()
         if progress and total > 0:
@@ -70,32 +103,35 @@ def _decode_channel(
         if not text:
             continue
         if _is_loop(text, guard):
-            log.warning(
-                "dropped a repetition loop at %.1f–%.1f s: %.60s…", seg.start, seg.end, text
-            )
+            log.warning("repetition loop at %.1f–%.1f s: %.40s…", seg.start, seg.end, text)
+            if not pending_loop:
+                loops.append((out[-1].end if out else 0.0, float(seg.end)))
+            else:
+                loops[-1] = (loops[-1][0], float(seg.end))
+            pending_loop = True
             continue
-        words = tuple(
-            Word(
-                start=float(w.start),
-                end=float(max(w.end, w.start)),
-                text=w.word.strip(),
-                probability=float(w.probability),
-            )
-            for w in (seg.words or [])
-            if w.word.strip()
+        if pending_loop:
+            loops[-1] = (loops[-1][0], float(seg.start))
+            pending_loop = False
+        out.append(_segment(seg, channel, 0.0))
+    if pending_loop:
+        loops[-1] = (loops[-1][0], len(samples) / sr)
+    retry = dict(options, **guard.get("redecode", {}))
+    for start, end in loops:
+        if end - start < 0.3:
+            continue
+        piece = samples[int(start * sr) : int(end * sr)]
+        redone, _ = model.transcribe(piece, **retry)
+        kept = [
+            _segment(seg, channel, start)
+            for seg in redone
+            if seg.text.strip() and not _is_loop(seg.text.strip(), guard)
+        ]
+        log.warning(
+            "re-decoded %.1f–%.1f s after a loop: %d segment(s) recovered", start, end, len(kept)
         )
-        out.append(
-            Segment(
-                start=float(seg.start),
-                end=float(seg.end),
-                text=text,
-                words=words,
-                avg_logprob=float(seg.avg_logprob),
-                no_speech_prob=float(seg.no_speech_prob),
-                compression_ratio=float(seg.compression_ratio),
-                channel=channel,
-            )
-        )
+        out.extend(kept)
+    out.sort(key=lambda s: s.start)
     return out
 
 
