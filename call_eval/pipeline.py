@@ -255,6 +255,7 @@ def analyze_file(
             "backend": diar.backend,
             "speakers": list(diar.speakers),
             "channel_of": dict(diar.channel_of),
+            "turns": [[round(t.start, 3), round(t.end, 3), t.speaker] for t in diar.turns],
         },
         utterances=utterances,
         features=features,
