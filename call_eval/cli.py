@@ -15,12 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__, settings
+from .diarize import BACKENDS as DIARIZATION_BACKENDS
 from .errors import CallEvalError, ConfigError
 
 log = logging.getLogger("call_eval")
-
-DIARIZATION_BACKENDS = ("auto", "channel", "embedded", "pyannote")
-
 
 def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
