@@ -161,11 +161,14 @@ def report(name: str, values: list[float]) -> None:
     )
 
 
-def bench_apptest(data_dir: Path, recording_id: int, evaluation_id: int, repeat: int) -> None:
+def bench_apptest(
+    data_dir: Path, recording_id: int, evaluation_id: int, repeat: int, token: str
+) -> None:
     from streamlit.testing.v1 import AppTest
 
     def app() -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.session_state["auth_token"] = token  # signed in as the juror (the cookie's token)
         at.run()
         return at
 
@@ -216,13 +219,13 @@ def bench_apptest(data_dir: Path, recording_id: int, evaluation_id: int, repeat:
     report("list page (new session)", lists)
 
 
-def bench_fragment(db, evaluation_id: int, juror_id: int, repeat: int) -> None:
+def bench_fragment(db, evaluation_id: int, juror, repeat: int) -> None:
     """What a tick costs in the real app: store write + the grid fragment's store read."""
     from call_eval import store
 
     def tick(i: int) -> None:
-        store.set_tick(db, evaluation_id, f"C{1 + i % 15:02d}", "acquis", juror_id=juror_id)
-        store.get_evaluation(db, evaluation_id)
+        store.set_tick(db, juror, evaluation_id, f"C{1 + i % 15:02d}", "acquis")
+        store.get_evaluation(db, juror, evaluation_id)
 
     values = []
     for i in range(repeat * 4):
@@ -250,7 +253,7 @@ const timer = setInterval(() => {
 """
 
 
-def bench_browser(data_dir: Path, evaluation_id: int, db, repeat: int) -> None:
+def bench_browser(data_dir: Path, evaluation_id: int, db, repeat: int, juror, token: str) -> None:
     import socket
     import subprocess
     import urllib.request
@@ -294,10 +297,11 @@ def bench_browser(data_dir: Path, evaluation_id: int, db, repeat: int) -> None:
                 time.sleep(0.2)
         driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
         driver.set_script_timeout(30)
-        juror = store.last_active_juror(db)
-        recording = store.get_evaluation(db, evaluation_id).recording_id
+        recording = store.get_evaluation(db, juror, evaluation_id).recording_id
+        driver.get(f"http://127.0.0.1:{port}/_stcore/health")
+        driver.add_cookie({"name": "call_eval_session", "value": token, "path": "/"})
         t0 = time.perf_counter()
-        driver.get(f"http://127.0.0.1:{port}/revue?appel={recording}&jure={juror.id}")
+        driver.get(f"http://127.0.0.1:{port}/revue?appel={recording}")
         while not driver.find_elements(By.CSS_SELECTOR, f".st-key-tick-{evaluation_id}-C01 button"):
             time.sleep(0.02)
         while driver.execute_script(idle) != "notRunning":
@@ -308,7 +312,7 @@ def bench_browser(data_dir: Path, evaluation_id: int, db, repeat: int) -> None:
         shown, idle_times = [], []
         for i in range(repeat):
             cid = f"C{1 + (i * 2) % 15:02d}"
-            current = store.get_evaluation(db, evaluation_id).mark(cid).tick
+            current = store.get_evaluation(db, juror, evaluation_id).mark(cid).tick
             target = "Non acquis" if current == "acquis" else "Acquis"
             button = next(
                 b
@@ -366,13 +370,30 @@ def main() -> None:
         other = json.loads(SAMPLE.read_text(encoding="utf-8"))
         other["call"]["sha256"] = f"{i + 100:064x}"
         store.import_analysis(db, other, None, candidate=f"Candidat {i:02d}")
-    juror = store.get_or_create_juror(db, "Juré Banc d'essai")
-    evaluation = store.open_evaluation(db, result.recording.id, juror.id)
+    from datetime import date
+
+    from call_eval.auth import SYSTEM
+
+    def account(username: str, name: str, role: str):
+        return store.create_user(
+            db, SYSTEM, username=username, display_name=name, roles=[role],
+            password="banc d'essai du juré", must_change_password=False,
+        ).user  # fmt: skip
+
+    manager = account("responsable.banc", "Responsable du banc", "manager")
+    juror = account("jure.banc", "Juré Banc d'essai", "juror")
+    session = store.create_session(db, manager, session_date=date.today(), place="Banc d'essai")
+    store.add_jury_member(db, manager, session.id, juror.juror_id, "professionnel")
+    store.register_candidate(
+        db, manager, session.id, "Camille Long", recording_id=result.recording.id
+    )
+    evaluation = store.open_evaluation(db, juror, result.recording.id)
+    token = store.start_session(db, juror).token
     print(f"data: {data_dir} ({args.calls} recordings)\n")
-    bench_apptest(data_dir, result.recording.id, evaluation.id, args.repeat)
-    bench_fragment(db, evaluation.id, juror.id, args.repeat)
+    bench_apptest(data_dir, result.recording.id, evaluation.id, args.repeat, token)
+    bench_fragment(db, evaluation.id, juror, args.repeat)
     if args.browser:
-        bench_browser(data_dir, evaluation.id, db, args.repeat)
+        bench_browser(data_dir, evaluation.id, db, args.repeat, juror, token)
     print("\ntarget: < 300 ms per interaction")
 
 

@@ -193,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=int(os.environ.get("CALL_EVAL_PORT", 8501)))
     p.add_argument("--format", choices=("json", "md"), default="md")
     p.set_defaults(func=cmd_demo)
+
+    from .auth import add_admin_command
+
+    add_admin_command(sub)
     return parser
 
 

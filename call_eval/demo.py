@@ -59,6 +59,11 @@ def run_demo(*, open_ui: bool = True, port: int = 8501, fmt: str = "md") -> int:
     sys.stdout.flush()
     if not open_ui:
         return 0
+    from .store.demo_session import demo_credentials_text, ensure_demo_session
+
+    creds = ensure_demo_session(db, recording_id)
+    sys.stdout.write(demo_credentials_text(creds, f"http://localhost:{port}"))
+    sys.stdout.flush()
     from .ui.launch import streamlit_command
 
     argv, env = streamlit_command(open_ref=recording_id, port=port, headless=True)

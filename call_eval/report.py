@@ -6,7 +6,15 @@
 - :func:`build_result_sheet` — the *fiche individuelle de résultat* as JSON-able data, from
   :func:`call_eval.store.evaluation_export` (the juror's ticks, not the suggestions).
 - :func:`result_sheet_pdf` — that sheet as a PDF (fpdf2, DejaVu fonts shipped in
-  ``call_eval/data/fonts`` so accents print everywhere).
+  ``call_eval/data/fonts`` so accents print everywhere). From
+  :func:`call_eval.store.jury_sheet_export` it is the *official* sheet: the jury's final
+  ticks and decision, every juror's signature block and the manager's countersignature.
+- :func:`build_session_minutes` / :func:`session_minutes_pdf` — the session minutes
+  (procès-verbal): the session, its jury, each candidate's decision, the jurors' signature
+  blocks and the session manager's countersignature (from
+  :func:`call_eval.store.minutes_export`); :func:`results_csv` — the results for the office.
+- :func:`annual_review_markdown` / :func:`annual_review_csv` — the yearly review
+  (conseil de perfectionnement) from :func:`call_eval.store.annual_review`.
 
 All user-facing text is French. fpdf2 and PyYAML are imported lazily.
 """
@@ -490,6 +498,14 @@ def build_result_sheet(
         },
         "decision": score.decision,
         "generated_at": generated.isoformat(timespec="seconds"),
+        # Official (jury) sheet only: the jury, the session, the manager, the attempt.
+        "official": bool(export.get("jury")),
+        "jury": [dict(j) for j in export.get("jury") or []],
+        "manager": export.get("manager") or "",
+        "session": dict(export.get("session") or {}),
+        "attempt": dict(export.get("attempt") or {}),
+        "annulled": bool(export.get("annulled")),
+        "absent": bool(export.get("absent")),
     }
 
 
@@ -539,34 +555,74 @@ def result_sheet_pdf(sheet: Mapping[str, Any]) -> bytes:
     pdf.cell(width, 9, "Fiche individuelle de résultat", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("DejaVu", "", 9.5)
     pdf.set_text_color(60, 60, 60)
-    pdf.multi_cell(width, 5, str(sheet.get("certification") or CERTIFICATION))
+    pdf.multi_cell(
+        width,
+        5,
+        str(sheet.get("certification") or CERTIFICATION),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
     pdf.set_text_color(0, 0, 0)
     pdf.ln(2)
 
-    if not sheet.get("validated"):
+    official = bool(sheet.get("official"))
+    if not sheet.get("validated") or sheet.get("annulled"):
         pdf.set_fill_color(255, 243, 205)
         pdf.set_font("DejaVu", "B", 9.5)
+        if sheet.get("annulled"):
+            banner = "Session annulée pour ce candidat : recours jugé fondé."
+        elif official:
+            banner = "Document provisoire : le jury n'a pas encore arrêté sa décision."
+        else:
+            banner = "Document provisoire : l'évaluation n'est pas encore validée par le juré."
         pdf.multi_cell(
             width,
             6,
-            "Document provisoire : l'évaluation n'est pas encore validée par le juré.",
+            banner,
+            align="L",
             border=1,
             fill=True,
             padding=1.5,
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
         )
         pdf.ln(2)
 
     # Identity block
-    info = [
-        ("Candidat", sheet.get("candidate") or "non renseigné"),
-        ("Juré", sheet.get("juror") or "—"),
+    session = sheet.get("session") or {}
+    attempt = sheet.get("attempt") or {}
+    jury = sheet.get("jury") or []
+    info = [("Candidat", sheet.get("candidate") or "non renseigné")]
+    if official:
+        info.append(("Session", str(session.get("label") or "—")))
+        if attempt.get("origin_label"):
+            info.append(("Présentation", str(attempt["origin_label"])))
+        info.append(
+            (
+                "Jury",
+                "; ".join(f"{j.get('name')} ({j.get('quality_label') or 'juré'})" for j in jury),
+            )
+        )
+        if sheet.get("manager"):
+            info.append(("Responsable de session", str(sheet["manager"])))
+    else:
+        info.append(("Juré", sheet.get("juror") or "—"))
+    info += [
         (
             "Appel évalué",
             f"{call.get('filename') or '?'} — {format_duration(call.get('duration'))} "
             f"(réf. {call.get('id') or '?'})",
         ),
-        ("Date de l'évaluation", format_datetime(sheet.get("date"))),
-        ("Statut", "Validée" if sheet.get("validated") else "Provisoire (non validée)"),
+        (
+            "Date de la délibération" if official else "Date de l'évaluation",
+            format_datetime(sheet.get("date")),
+        ),
+        (
+            "Statut",
+            ("Décision du jury" if official else "Validée")
+            if sheet.get("validated")
+            else "Provisoire (non validée)",
+        ),
     ]
     total = sheet.get("total") or {}
     info.append(
@@ -581,12 +637,14 @@ def result_sheet_pdf(sheet: Mapping[str, Any]) -> bytes:
     if rubric.get("id"):
         info.append(("Grille", f"{rubric.get('id')} (version {rubric.get('version', '?')})"))
     pdf.set_font("DejaVu", "", 9.5)
+    pdf.set_fill_color(255, 255, 255)
     with pdf.table(
         col_widths=(45, width - 45),
         first_row_as_headings=False,
         line_height=5.0,
         padding=1.1,
         borders_layout="HORIZONTAL_LINES",
+        text_align="LEFT",
     ) as table:
         for key, value in info:
             row = table.row()
@@ -639,9 +697,17 @@ def result_sheet_pdf(sheet: Mapping[str, Any]) -> bytes:
         f"Critères acquis : {acquis} / {n_total} ({format_percent(total.get('ratio'))}). "
         f"Seuil de certification : {format_percent(total.get('pass_ratio'))} des critères, "
         f"soit {total.get('needed')} / {n_total}.",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
     )
     if total.get("unticked"):
-        pdf.multi_cell(width, 5.8, f"Critères non cochés : {total.get('unticked')}.")
+        pdf.multi_cell(
+            width,
+            5.8,
+            f"Critères non cochés : {total.get('unticked')}.",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
     decision = str(sheet.get("decision") or "incomplet")
     decision_text = {
         "certifié": "CERTIFIÉ — le candidat satisfait au moins 70 % des critères.",
@@ -652,35 +718,48 @@ def result_sheet_pdf(sheet: Mapping[str, Any]) -> bytes:
     pdf.set_font("DejaVu", "B", 12)
     colour = {"certifié": (0, 110, 50), "non certifié": (170, 30, 30)}.get(decision, (90, 90, 90))
     pdf.set_text_color(*colour)
-    pdf.multi_cell(width, 7, f"Décision : {decision_text}")
+    pdf.multi_cell(width, 7, f"Décision : {decision_text}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(0, 0, 0)
     pdf.ln(5)
 
     # Signatures
-    if pdf.will_page_break(42):
-        pdf.add_page()
-    box_w = (width - 8) / 2
-    y = pdf.get_y()
-    for i, (title, name) in enumerate(
-        (
-            ("Le juré", sheet.get("juror") or ""),
+    if official:
+        blocks = [
+            (f"Membre du jury — {j.get('quality_label') or 'juré'}", str(j.get("name") or ""))
+            for j in jury
+        ]
+        blocks.append(("Contreseing du responsable de session", str(sheet.get("manager") or "")))
+    else:
+        blocks = [
+            ("Le juré", str(sheet.get("juror") or "")),
             ("Visa du responsable de session", ""),
-        )
-    ):
-        x = pdf.l_margin + i * (box_w + 8)
-        pdf.rect(x, y, box_w, 36)
-        pdf.set_xy(x + 2, y + 2)
-        pdf.set_font("DejaVu", "B", 9.5)
-        pdf.cell(box_w - 4, 5, title)
-        pdf.set_xy(x + 2, y + 8)
-        pdf.set_font("DejaVu", "", 9)
-        pdf.cell(box_w - 4, 5, f"Nom : {name}" if name else "Nom :")
-        pdf.set_xy(x + 2, y + 14)
-        pdf.cell(box_w - 4, 5, "Date :")
-        pdf.set_xy(x + 2, y + 20)
-        pdf.cell(box_w - 4, 5, "Signature :")
-    pdf.set_y(y + 40)
+        ]
+    _signature_boxes(pdf, blocks, width)
     return bytes(pdf.output())
+
+
+def _signature_boxes(pdf: Any, blocks: Sequence[tuple[str, str]], width: float) -> None:
+    """Signature blocks two by two: title, name, date, signature space."""
+    box_w = (width - 8) / 2
+    box_h = 30
+    for start in range(0, len(blocks), 2):
+        if pdf.will_page_break(box_h + 4):
+            pdf.add_page()
+        y = pdf.get_y()
+        for i, (title, name) in enumerate(blocks[start : start + 2]):
+            x = pdf.l_margin + i * (box_w + 8)
+            pdf.rect(x, y, box_w, box_h)
+            pdf.set_xy(x + 2, y + 2)
+            pdf.set_font("DejaVu", "B", 9)
+            pdf.cell(box_w - 4, 5, title)
+            pdf.set_xy(x + 2, y + 8)
+            pdf.set_font("DejaVu", "", 9)
+            pdf.cell(box_w - 4, 5, f"Nom : {name}" if name else "Nom :")
+            pdf.set_xy(x + 2, y + 14)
+            pdf.cell(box_w - 4, 5, "Date :")
+            pdf.set_xy(x + 2, y + 20)
+            pdf.cell(box_w - 4, 5, "Signature :")
+        pdf.set_y(y + box_h + 4)
 
 
 def _heading_style() -> Any:
@@ -711,7 +790,12 @@ def result_sheet_markdown(sheet: Mapping[str, Any]) -> str:
         f"_{sheet.get('certification') or CERTIFICATION}_",
         "",
         f"- Candidat : {sheet.get('candidate') or 'non renseigné'}",
-        f"- Juré : {sheet.get('juror') or '—'}",
+        (
+            f"- Jury : {'; '.join(str(j.get('name')) for j in sheet.get('jury') or [])} — "
+            f"{(sheet.get('session') or {}).get('label', '')}"
+            if sheet.get("official")
+            else f"- Juré : {sheet.get('juror') or '—'}"
+        ),
         f"- Appel : {call.get('filename')} ({format_duration(call.get('duration'))}, réf. {call.get('id')})",
         f"- Date : {format_datetime(sheet.get('date'))} — "
         + ("évaluation validée" if sheet.get("validated") else "document provisoire"),
@@ -733,3 +817,406 @@ def result_sheet_markdown(sheet: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- session minutes
+MINUTES_SCHEMA_VERSION = "1.0"
+
+
+def _iso_day(value: str | None) -> str:
+    if not value:
+        return "—"
+    try:
+        return datetime.fromisoformat(value).strftime("%d/%m/%Y")
+    except ValueError:
+        return value
+
+
+def build_session_minutes(
+    export: Mapping[str, Any], *, generated_at: datetime | None = None
+) -> dict[str, Any]:
+    """The session minutes (procès-verbal) as JSON-able data, from
+    :func:`call_eval.store.minutes_export`."""
+    session = dict(export.get("session") or {})
+    candidates = [dict(c) for c in export.get("candidates") or []]
+    decided = [c for c in candidates if c.get("decision") in ("certifie", "non_certifie")]
+    counts = {
+        "registered": len(candidates),
+        "absent": sum(1 for c in candidates if c.get("status") == "absent"),
+        "decided": len(decided),
+        "certified": sum(1 for c in decided if c.get("decision") == "certifie"),
+        "not_certified": sum(1 for c in decided if c.get("decision") == "non_certifie"),
+        "pending": sum(
+            1 for c in candidates if c.get("status") == "inscrit" and not c.get("annulled")
+        ),
+        "annulled": sum(1 for c in candidates if c.get("annulled")),
+    }
+    generated = generated_at or datetime.now(UTC)
+    return {
+        "document": "proces_verbal_de_session",
+        "schema_version": MINUTES_SCHEMA_VERSION,
+        "certification": CERTIFICATION,
+        "session": session,
+        "final": session.get("status") == "close",
+        "jury": [dict(j) for j in export.get("jury") or []],
+        "jury_warnings": list(export.get("jury_warnings") or []),
+        "candidates": candidates,
+        "counts": counts,
+        "dysfunctions": dict(export.get("dysfunctions") or {}),
+        "appeals": dict(export.get("appeals") or {}),
+        "pass_ratio": float(session.get("pass_ratio") or 0.7),
+        "generated_at": generated.isoformat(timespec="seconds"),
+    }
+
+
+def _candidate_result(c: Mapping[str, Any]) -> str:
+    if c.get("acquis") is None or not c.get("total"):
+        return "—"
+    ratio = c["acquis"] / c["total"]
+    return f"{c['acquis']} / {c['total']} ({format_percent(ratio)})"
+
+
+def session_minutes_pdf(minutes: Mapping[str, Any]) -> bytes:
+    """Render the session minutes (from :func:`build_session_minutes`) as an A4 PDF."""
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
+    session = minutes.get("session") or {}
+    footer_text = (
+        f"Procès-verbal — session n° {session.get('id', '?')} du {_iso_day(session.get('date'))}"
+        f" — généré le {format_datetime(minutes.get('generated_at'))}"
+    )
+
+    class Minutes(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("DejaVu", "", 7.5)
+            self.set_text_color(110, 110, 110)
+            self.cell(0, 5, footer_text, align="L")
+            self.set_x(self.l_margin)
+            self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="R")
+            self.set_text_color(0, 0, 0)
+
+    pdf = Minutes(orientation="P", unit="mm", format="A4")
+    pdf.set_title(f"Procès-verbal de session — {_iso_day(session.get('date'))}")
+    pdf.set_author("call_eval")
+    pdf.set_creator("call_eval")
+    pdf.add_font("DejaVu", "", str(FONTS_DIR / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.set_margins(15, 14, 15)
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    pdf.set_font("DejaVu", "B", 16)
+    pdf.cell(width, 9, "Procès-verbal de session d'examen", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("DejaVu", "", 9.5)
+    pdf.set_text_color(60, 60, 60)
+    pdf.multi_cell(
+        width,
+        5,
+        str(minutes.get("certification") or CERTIFICATION),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    pdf.set_text_color(0, 0, 0)
+    pdf.ln(2)
+    if not minutes.get("final"):
+        pdf.set_fill_color(255, 243, 205)
+        pdf.set_font("DejaVu", "B", 9.5)
+        pdf.multi_cell(
+            width,
+            6,
+            "Document provisoire : la session n'est pas encore close (décisions susceptibles "
+            "d'évoluer jusqu'à la clôture).",
+            align="L",
+            border=1,
+            fill=True,
+            padding=1.5,
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        pdf.ln(2)
+
+    info = [
+        ("Date de la session", _iso_day(session.get("date"))),
+        ("Lieu", str(session.get("place") or "—")),
+    ]
+    if session.get("title"):
+        info.append(("Intitulé", str(session["title"])))
+    for e in session.get("epreuves") or []:
+        details = ", ".join(
+            part
+            for part in (
+                f"{e['heure']}" if e.get("heure") else "",
+                f"salle {e['salle']}" if e.get("salle") else "",
+                f"sujet : {e['sujet']}" if e.get("sujet") else "",
+            )
+            if part
+        )
+        info.append((str(e.get("label") or e.get("code")), details or "—"))
+    info.append(("Responsable de session", str(session.get("manager") or "—")))
+    pdf.set_font("DejaVu", "", 9.5)
+    pdf.set_fill_color(255, 255, 255)
+    with pdf.table(
+        col_widths=(55, width - 55),
+        first_row_as_headings=False,
+        line_height=5.0,
+        padding=1.1,
+        borders_layout="HORIZONTAL_LINES",
+        text_align="LEFT",
+    ) as table:
+        for key, value in info:
+            row = table.row()
+            pdf.set_font("DejaVu", "B", 9.5)
+            row.cell(key)
+            pdf.set_font("DejaVu", "", 9.5)
+            row.cell(value)
+    pdf.ln(4)
+
+    jury = minutes.get("jury") or []
+    pdf.set_font("DejaVu", "B", 11)
+    pdf.cell(width, 7, "Composition du jury", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("DejaVu", "", 9)
+    with pdf.table(
+        col_widths=(60, 50, width - 110),
+        line_height=4.6,
+        padding=(1.0, 1.2),
+        headings_style=_heading_style(),
+    ) as table:
+        head = table.row()
+        for text in ("Nom", "Qualité", "Organisation"):
+            head.cell(text)
+        for j in jury:
+            row = table.row()
+            row.cell(str(j.get("name") or ""))
+            row.cell(str(j.get("quality_label") or ""))
+            row.cell(str(j.get("organisation") or ""))
+        if not jury:
+            row = table.row()
+            row.cell("Aucun juré désigné", colspan=3)
+    pdf.ln(4)
+
+    counts = minutes.get("counts") or {}
+    pdf.set_font("DejaVu", "B", 11)
+    pdf.cell(width, 7, "Décisions du jury", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("DejaVu", "", 9)
+    with pdf.table(
+        col_widths=(10, 58, 42, 34, width - 144),
+        line_height=4.6,
+        padding=(1.0, 1.2),
+        headings_style=_heading_style(),
+        text_align=("CENTER", "LEFT", "LEFT", "CENTER", "LEFT"),
+    ) as table:
+        head = table.row()
+        for text in ("N°", "Candidat", "Présentation", "Critères acquis", "Décision du jury"):
+            head.cell(text)
+        for i, c in enumerate(minutes.get("candidates") or [], start=1):
+            row = table.row()
+            row.cell(str(i))
+            row.cell(str(c.get("name") or ""))
+            row.cell(str(c.get("origin_label") or ""))
+            row.cell(_candidate_result(c))
+            decision = c.get("decision")
+            colour = {"certifie": (0, 110, 50), "non_certifie": (170, 30, 30)}.get(
+                decision or "", (90, 90, 90)
+            )
+            label = str(c.get("decision_label") or "En attente")
+            row.cell(
+                label.upper() if decision else label, style=_cell_style(colour, bold=bool(decision))
+            )
+    pdf.ln(2)
+    pdf.set_font("DejaVu", "", 9.5)
+    line = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
+    pdf.multi_cell(
+        width,
+        5.2,
+        f"Candidats inscrits : {counts.get('registered', 0)} — certifiés : "
+        f"{counts.get('certified', 0)} — non certifiés : {counts.get('not_certified', 0)} — "
+        f"absents : {counts.get('absent', 0)}"
+        + (f" — en attente : {counts['pending']}" if counts.get("pending") else "")
+        + (f" — annulés après recours : {counts['annulled']}" if counts.get("annulled") else "")
+        + ".",
+        **line,
+    )
+    pdf.ln(1)
+    pdf.multi_cell(
+        width,
+        5.2,
+        "La notation porte sur les critères de la grille, acquis ou non acquis. Le certificat "
+        f"est délivré au candidat qui satisfait au moins {format_percent(minutes.get('pass_ratio'))}"
+        " des critères. Après délibération, le jury arrête pour chaque candidat la décision "
+        "ci-dessus.",
+        **line,
+    )
+    observations = list(minutes.get("jury_warnings") or [])
+    for j in jury:
+        for w in j.get("warnings") or []:
+            observations.append(f"{j.get('name')} : {w}")
+    dysfunctions = minutes.get("dysfunctions") or {}
+    if dysfunctions.get("count"):
+        observations.append(
+            f"{dysfunctions['count']} dysfonctionnement(s) consigné(s) dans la fiche de suivi "
+            f"({dysfunctions.get('open', 0)} non traité(s))."
+        )
+    if observations:
+        pdf.ln(2)
+        pdf.set_font("DejaVu", "B", 10)
+        pdf.cell(width, 6, "Observations", **line)
+        pdf.set_font("DejaVu", "", 9)
+        for text in observations:
+            pdf.multi_cell(width, 4.8, f"• {text}", **line)
+    pdf.ln(4)
+
+    if pdf.will_page_break(30):
+        pdf.add_page()
+    pdf.set_font("DejaVu", "B", 11)
+    pdf.cell(width, 7, "Signatures", **line)
+    pdf.set_font("DejaVu", "", 9)
+    pdf.multi_cell(
+        width,
+        4.8,
+        "Le procès-verbal est signé par l'ensemble des membres du jury. Le contreseing du "
+        "responsable de session atteste du bon déroulement matériel des épreuves.",
+        **line,
+    )
+    pdf.ln(2)
+    blocks = [
+        (f"Membre du jury — {j.get('quality_label') or 'juré'}", str(j.get("name") or ""))
+        for j in jury
+    ] or [("Membre du jury", "")]
+    blocks.append(("Contreseing — responsable de session", str(session.get("manager") or "")))
+    _signature_boxes(pdf, blocks, width)
+    return bytes(pdf.output())
+
+
+def session_minutes_markdown(minutes: Mapping[str, Any]) -> str:
+    """The minutes as Markdown (archives, terminal)."""
+    session = minutes.get("session") or {}
+    lines = [
+        "# Procès-verbal de session d'examen",
+        "",
+        f"_{minutes.get('certification') or CERTIFICATION}_",
+        "",
+        f"- Date : {_iso_day(session.get('date'))} — lieu : {session.get('place') or '—'}",
+        f"- Responsable de session : {session.get('manager') or '—'}",
+        "- Jury : "
+        + "; ".join(
+            f"{j.get('name')} ({j.get('quality_label')})" for j in minutes.get("jury") or []
+        ),
+        "" if minutes.get("final") else "- **Document provisoire** : session non close.",
+        "",
+        "| N° | Candidat | Présentation | Critères acquis | Décision |",
+        "|---:|---|---|---|---|",
+    ]
+    for i, c in enumerate(minutes.get("candidates") or [], start=1):
+        lines.append(
+            f"| {i} | {_md_cell(c.get('name'))} | {_md_cell(c.get('origin_label'))} | "
+            f"{_candidate_result(c)} | {_md_cell(c.get('decision_label'))} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def results_csv(rows: Sequence[Mapping[str, Any]]) -> bytes:
+    """The results as CSV for the office: semicolon-separated, UTF-8 with BOM (opens
+    cleanly in a French spreadsheet); one row per candidate, then C01…C15 (A / NA)."""
+    import csv
+    import io
+
+    from call_eval.store.sessions import RESULT_COLUMNS
+
+    criteria = sorted({k for r in rows for k in r if k not in RESULT_COLUMNS})
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer,
+        fieldnames=[*RESULT_COLUMNS, *criteria],
+        delimiter=";",
+        lineterminator="\r\n",
+        extrasaction="ignore",
+    )
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k, "") for k in [*RESULT_COLUMNS, *criteria]})
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+# --------------------------------------------------------------------------- annual review
+def format_kappa(value: float | None) -> str:
+    return "—" if value is None else format_number(float(value), 2)
+
+
+def annual_review_markdown(review: Mapping[str, Any]) -> str:
+    """The yearly review (``AnnualReview.to_dict()``) as Markdown."""
+    lines = [
+        f"# Bilan annuel — du {_iso_day(review.get('start'))} au {_iso_day(review.get('end'))}",
+        "",
+        f"- Sessions : {review.get('sessions', 0)} — candidats inscrits : "
+        f"{review.get('registered', 0)} (absents : {review.get('absent', 0)})",
+        f"- Taux de réussite : {format_percent(review.get('success_rate'))} "
+        f"({review.get('certified', 0)} certifié(s) sur {review.get('decided', 0)} "
+        "décision(s))",
+        f"- Première présentation : {format_percent(review.get('first_success_rate'))} — "
+        f"rattrapage : {format_percent(review.get('retake_success_rate'))}",
+        f"- Accord jurés–outil : {format_percent(review.get('tool_agreement'))} "
+        f"(kappa de Cohen {format_kappa(review.get('tool_kappa'))}, "
+        f"{review.get('tool_pairs', 0)} critères comparés)",
+        f"- Accord entre jurés : kappa de Fleiss {format_kappa(review.get('jury_kappa'))} "
+        f"({review.get('jury_subjects', 0)} candidats notés par au moins deux jurés)",
+        "",
+        "| Critère | Taux d'acquis (jury) | Accord jurés–outil | Kappa jurés–outil | "
+        "Unanimité des jurés | Kappa entre jurés |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for c in review.get("criteria") or []:
+        lines.append(
+            f"| {c['criterion_id']} {_md_cell(_truncate(str(c.get('label') or ''), 70))} | "
+            f"{format_percent(c.get('acquis_rate'))} | {format_percent(c.get('tool_agreement'))} | "
+            f"{format_kappa(c.get('tool_kappa'))} | {format_percent(c.get('jury_unanimity'))} | "
+            f"{format_kappa(c.get('jury_kappa'))} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def annual_review_csv(review: Mapping[str, Any]) -> bytes:
+    """The per-criterion table of the yearly review as CSV (semicolons, UTF-8 with BOM)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(
+        [
+            "critere",
+            "libelle",
+            "acquis_jury",
+            "coches_jury",
+            "taux_acquis",
+            "comparaisons_outil",
+            "accords_outil",
+            "kappa_outil",
+            "a_verifier_outil",
+            "candidats_multi_jures",
+            "unanimes",
+            "kappa_jures",
+        ]
+    )
+    for c in review.get("criteria") or []:
+        writer.writerow(
+            [
+                c["criterion_id"],
+                c.get("label") or "",
+                c.get("final_acquis"),
+                c.get("final_ticked"),
+                "" if c.get("acquis_rate") is None else f"{c['acquis_rate']:.3f}",
+                c.get("tool_pairs"),
+                c.get("tool_agree"),
+                "" if c.get("tool_kappa") is None else f"{c['tool_kappa']:.3f}",
+                c.get("tool_a_verifier"),
+                c.get("jury_subjects"),
+                c.get("jury_unanimous"),
+                "" if c.get("jury_kappa") is None else f"{c['jury_kappa']:.3f}",
+            ]
+        )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -1,4 +1,9 @@
-"""The Streamlit app driven by streamlit.testing (AppTest): pages, ticks, locks, uploads."""
+"""The Streamlit app driven by streamlit.testing (AppTest): pages, ticks, locks, uploads.
+
+Each ``AppTest`` is a browser session; a signed-in one carries the sign-in token the way a
+browser carries its cookie (``session_state["auth_token"]``), so a "reload" is a new
+``AppTest`` with the same token. The sign-in form itself is tested in test_access.py.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ import wave
 from pathlib import Path
 
 import pytest
+from exam_fixtures import Exam, account, build_exam, quick_hashing
 from streamlit.testing.v1 import AppTest
 
 from call_eval import store
+from call_eval.auth import SYSTEM, User
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -39,6 +46,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CALL_EVAL_DATA_DIR", str(directory))
     for name in ("CALL_EVAL_DB_URL", "CALL_EVAL_OPEN", "CALL_EVAL_MAX_DURATION_S"):
         monkeypatch.delenv(name, raising=False)
+    quick_hashing(monkeypatch)
     return directory
 
 
@@ -50,15 +58,35 @@ def db(data_dir: Path) -> store.Database:
 
 
 @pytest.fixture()
-def sample(db: store.Database, tmp_path: Path) -> store.ImportResult:
-    audio = tmp_path / "appel.wav"
-    audio.write_bytes(_wav_bytes(6.0))
-    analysis = json.loads(SAMPLE.read_text(encoding="utf-8"))
-    return store.import_analysis(db, analysis, audio, candidate="Jeanne Martin")
+def exam(db: store.Database, tmp_path: Path) -> Exam:
+    """A session whose jury includes Paul Durand; its candidate Jeanne Martin's call is
+    the sample analysis."""
+    return build_exam(db, tmp_path)
 
 
-def _app() -> AppTest:
+@pytest.fixture()
+def sample(exam: Exam) -> store.ImportResult:
+    analysis = store.latest_analysis(exam.db, SYSTEM, exam.recording.id)
+    assert analysis is not None
+    return store.ImportResult(recording=exam.recording, analysis=analysis, reused=True)
+
+
+@pytest.fixture()
+def paul(exam: Exam) -> User:
+    return exam.juror_a
+
+
+@pytest.fixture()
+def manager(db: store.Database) -> User:
+    return account(db, "claire.morel", "Claire Morel", ["manager"])
+
+
+def _app(user: User | None = None, db: store.Database | None = None) -> AppTest:
+    """A new browser session, signed in as ``user`` (a fresh sign-in token)."""
     at = AppTest.from_file(str(APP), default_timeout=60)
+    if user is not None:
+        database = db or store.open_db()
+        at.session_state["auth_token"] = store.start_session(database, user).token
     at.run()
     assert not at.exception, at.exception
     return at
@@ -74,19 +102,15 @@ def _errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
 
 
-def _open_review(at: AppTest, recording_id: int, juror: str | None = None) -> AppTest:
+def _open_review(at: AppTest, recording_id: int) -> AppTest:
     at.button(key=f"review-{recording_id}").click().run()
-    if juror is not None:
-        at.text_input(key="ask_juror_name").input(juror)
-        _button(at, "Commencer").click().run()
     assert not at.exception, at.exception
     assert at.title[0].value.startswith("Revue — ")
     return at
 
 
-def _evaluation_id(db: store.Database, recording_id: int, juror: str) -> int:
-    juror_row = store.get_or_create_juror(db, juror)
-    found = store.find_evaluation(db, recording_id, juror_row.id)
+def _evaluation_id(db: store.Database, recording_id: int, juror: User) -> int:
+    found = store.find_evaluation(db, juror, recording_id)
     assert found is not None
     return found.id
 
@@ -102,18 +126,18 @@ def _wait_for(at: AppTest, predicate, timeout: float = 120.0) -> None:
 
 
 # --------------------------------------------------------------------------- review
-def test_tick_is_saved_and_shown_after_reload(db, sample) -> None:
+def test_tick_is_saved_and_shown_after_reload(db, sample, paul) -> None:
     rid = sample.recording.id
-    at = _open_review(_app(), rid, juror="Paul Durand")
-    eid = _evaluation_id(db, rid, "Paul Durand")
+    at = _open_review(_app(paul, db), rid)
+    eid = _evaluation_id(db, rid, paul)
     at.segmented_control(key=f"tick-{eid}-C04").set_value("acquis").run()
     at.text_input(key=f"comment-{eid}-C04").input("Script suivi, relances pertinentes").run()
     assert not at.exception
-    mark = store.get_evaluation(db, eid).mark("C04")
+    mark = store.get_evaluation(db, paul, eid).mark("C04")
     assert mark.tick == "acquis" and mark.comment == "Script suivi, relances pertinentes"
     assert at.metric[0].value == "1 / 15"
 
-    reloaded = _open_review(_app(), rid)  # a new browser session: same juror by default
+    reloaded = _open_review(_app(paul, db), rid)  # a new browser session, same juror
     assert reloaded.segmented_control(key=f"tick-{eid}-C04").value == "acquis"
     assert reloaded.text_input(key=f"comment-{eid}-C04").value == (
         "Script suivi, relances pertinentes"
@@ -121,11 +145,11 @@ def test_tick_is_saved_and_shown_after_reload(db, sample) -> None:
     assert reloaded.segmented_control(key=f"tick-{eid}-C05").value is None
 
 
-def test_second_tab_takes_over_changes_made_elsewhere(db, sample) -> None:
+def test_second_tab_takes_over_changes_made_elsewhere(db, sample, paul) -> None:
     rid = sample.recording.id
-    first = _open_review(_app(), rid, juror="Paul Durand")
-    second = _open_review(_app(), rid)
-    eid = _evaluation_id(db, rid, "Paul Durand")
+    first = _open_review(_app(paul, db), rid)
+    second = _open_review(_app(paul, db), rid)
+    eid = _evaluation_id(db, rid, paul)
     first.segmented_control(key=f"tick-{eid}-C03").set_value("non_acquis").run()
     second.run()
     assert second.segmented_control(key=f"tick-{eid}-C03").value == "non_acquis"
@@ -134,8 +158,8 @@ def test_second_tab_takes_over_changes_made_elsewhere(db, sample) -> None:
     assert first.segmented_control(key=f"tick-{eid}-C03").value == "acquis"
 
 
-def test_grid_shows_suggestions_evidence_and_manual_criteria(sample) -> None:
-    at = _open_review(_app(), sample.recording.id, juror="Paul Durand")
+def test_grid_shows_suggestions_evidence_and_manual_criteria(db, sample, paul) -> None:
+    at = _open_review(_app(paul, db), sample.recording.id)
     texts = " ".join(m.value for m in at.markdown)
     assert "C01** — Le candidat se présente" in texts
     assert "Suggestion : :green-badge[Acquis] · confiance 91 %" in texts
@@ -147,9 +171,9 @@ def test_grid_shows_suggestions_evidence_and_manual_criteria(sample) -> None:
     )
 
 
-def test_clicking_evidence_or_an_utterance_plays_from_that_time(db, sample) -> None:
-    at = _open_review(_app(), sample.recording.id, juror="Paul Durand")
-    eid = _evaluation_id(db, sample.recording.id, "Paul Durand")
+def test_clicking_evidence_or_an_utterance_plays_from_that_time(db, sample, paul) -> None:
+    at = _open_review(_app(paul, db), sample.recording.id)
+    eid = _evaluation_id(db, sample.recording.id, paul)
 
     def audio_start(app: AppTest) -> int:
         return app.get("audio")[0].proto.start_time
@@ -163,10 +187,10 @@ def test_clicking_evidence_or_an_utterance_plays_from_that_time(db, sample) -> N
     assert "Lecture à partir de 00:19" in " ".join(c.value for c in at.caption)
 
 
-def test_accept_validate_lock_and_unlock(db, sample) -> None:
+def test_accept_validate_lock_and_unlock(db, sample, paul) -> None:
     rid = sample.recording.id
-    at = _open_review(_app(), rid, juror="Paul Durand")
-    eid = _evaluation_id(db, rid, "Paul Durand")
+    at = _open_review(_app(paul, db), rid)
+    eid = _evaluation_id(db, rid, paul)
     assert at.button(key="validate").disabled
     at.button(key="accept").click().run()
     for cid in ("C04", "C12", "C13", "C14"):
@@ -175,32 +199,29 @@ def test_accept_validate_lock_and_unlock(db, sample) -> None:
     assert at.metric[0].value == "13 / 15"
     at.button(key="validate").click().run()
     assert not at.exception
-    assert store.get_evaluation(db, eid).status == "valide"
+    assert store.get_evaluation(db, paul, eid).status == "valide"
     assert not [s for s in at.segmented_control if s.key and s.key.startswith("tick-")]
     assert any("la grille est verrouillée" in s.value for s in at.success)
     with pytest.raises(store.StoreError):
-        store.set_tick(
-            db, eid, "C01", "non_acquis", juror_id=store.get_evaluation(db, eid).juror_id
-        )
+        store.set_tick(db, paul, eid, "C01", "non_acquis")
 
     at.button(key="unlock").click().run()  # no reason: refused
     assert any("Motif de déverrouillage obligatoire" in e for e in _errors(at))
     at.text_input(key=f"unlock-reason-{eid}").input("Erreur sur C15")
     at.button(key="unlock").click().run()
-    assert store.get_evaluation(db, eid).status == "en_revue"
+    assert store.get_evaluation(db, paul, eid).status == "en_revue"
     assert at.segmented_control(key=f"tick-{eid}-C15").value == "non_acquis"
-    unlock = store.audit_entries(db, evaluation_id=eid, actions=["evaluation.unlock"])
+    unlock = store.audit_entries(db, paul, evaluation_id=eid, actions=["evaluation.unlock"])
     assert [u.note for u in unlock] == ["Erreur sur C15"]
 
 
-def test_result_sheet_page_after_validation(db, sample) -> None:
+def test_result_sheet_page_after_validation(db, sample, paul) -> None:
     rid = sample.recording.id
-    at = _open_review(_app(), rid, juror="Paul Durand")
-    eid = _evaluation_id(db, rid, "Paul Durand")
-    juror_id = store.get_evaluation(db, eid).juror_id
-    for mark in store.get_evaluation(db, eid).marks:
-        store.set_tick(db, eid, mark.criterion_id, "acquis", juror_id=juror_id)
-    store.validate_evaluation(db, eid, juror_id=juror_id)
+    at = _open_review(_app(paul, db), rid)
+    eid = _evaluation_id(db, rid, paul)
+    for mark in store.get_evaluation(db, paul, eid).marks:
+        store.set_tick(db, paul, eid, mark.criterion_id, "acquis")
+    store.validate_evaluation(db, paul, eid)
     at.run()
     at.button(key="to_sheet").click().run()
     assert not at.exception, at.exception
@@ -215,18 +236,22 @@ def test_result_sheet_page_after_validation(db, sample) -> None:
     ]
 
 
-def test_open_target_lands_on_the_review(monkeypatch, db, sample) -> None:
-    store.get_or_create_juror(db, "Paul Durand")
+def test_open_target_lands_on_the_review(monkeypatch, db, sample, paul) -> None:
     monkeypatch.setenv("CALL_EVAL_OPEN", sample.recording.call_id)
-    at = _app()
+    signed_out = _app()  # the target waits for a signed-in juror
+    assert signed_out.title[0].value == "Connexion"
+    at = _app(paul, db)
     assert at.title[0].value == "Revue — Jeanne Martin"
     assert at.query_params["appel"] == str(sample.recording.id)
-    again = _app()  # only the first session of the server is redirected
+    again = _app(paul, db)  # only the first signed-in session of the server is redirected
     assert again.title[0].value == "Appels"
 
 
 # --------------------------------------------------------------------------- uploads
 def _upload(at: AppTest, name: str, data: bytes, candidate: str = "Nina Petit") -> AppTest:
+    """Upload through the « Appels » page (a session manager's: their home is the sessions)."""
+    at.switch_page("call_eval/ui/pages/appels.py").run()
+    assert at.title[0].value == "Appels"
     at.text_input(key="upload_candidate").input(candidate)
     at.file_uploader(key="upload_file").set_value((name, data, "application/octet-stream"))
     _button(at, "Déposer et analyser").click().run()
@@ -244,27 +269,27 @@ def _upload(at: AppTest, name: str, data: bytes, candidate: str = "Nina Petit") 
         ("mauvais.json", b'{"utterances": [{"text": ""}]}', "champ « text » manquant"),
     ],
 )
-def test_bad_upload_shows_a_french_error(db, monkeypatch, name, data, message) -> None:
+def test_bad_upload_shows_a_french_error(db, manager, monkeypatch, name, data, message) -> None:
     monkeypatch.setenv("CALL_EVAL_MAX_DURATION_S", "3")
-    at = _upload(_app(), name, data if data is not None else _wav_bytes(4.0))
+    at = _upload(_app(manager, db), name, data if data is not None else _wav_bytes(4.0))
     errors = _errors(at)
     assert any(message in e for e in errors), errors
     assert not any("Traceback" in e for e in errors)
-    assert store.list_recordings(db) == []
+    assert store.list_recordings(db, SYSTEM) == []
 
 
-def test_failed_analysis_shows_the_pipeline_message(db) -> None:
-    at = _upload(_app(), "court.wav", _wav_bytes(2.0))
+def test_failed_analysis_shows_the_pipeline_message(db, manager) -> None:
+    at = _upload(_app(manager, db), "court.wav", _wav_bytes(2.0))
     _wait_for(at, lambda a: any("trop court" in e for e in _errors(a)))
     assert not at.exception
     assert all("Traceback" not in e for e in _errors(at))
-    listing = store.list_recordings(db)
+    listing = store.list_recordings(db, SYSTEM)
     assert len(listing) == 1 and listing[0].status == "a_analyser"
-    failures = store.audit_entries(db, actions=["analysis.fail"])
+    failures = store.audit_entries(db, SYSTEM, actions=["analysis.fail"])
     assert failures and "trop court" in failures[0].note
 
 
-def test_upload_transcript_analyse_tick_reload(db, tmp_path) -> None:
+def test_upload_transcript_analyse_tick_reload(db, manager, tmp_path) -> None:
     analysis = json.loads(SAMPLE.read_text(encoding="utf-8"))
     transcript = {
         "utterances": [
@@ -272,30 +297,39 @@ def test_upload_transcript_analyse_tick_reload(db, tmp_path) -> None:
             for u in analysis["utterances"]
         ]
     }
-    at = _upload(_app(), "appel_nina.json", json.dumps(transcript).encode("utf-8"))
+    at = _upload(_app(manager, db), "appel_nina.json", json.dumps(transcript).encode("utf-8"))
     assert any("Analyse lancée" in s.value for s in at.success)
 
     def finished(app: AppTest) -> bool:
-        return bool(_errors(app)) or any(b.key == f"review-{_rid(db)}" for b in app.button)
+        rid = _rid(db)
+        return bool(_errors(app)) or (
+            rid > 0 and store.latest_analysis_id(db, SYSTEM, rid) is not None
+        )
 
     _wait_for(at, finished)
     assert not _errors(at), _errors(at)
     rid = _rid(db)
-    stored = store.latest_analysis(db, rid)
+    stored = store.latest_analysis(db, SYSTEM, rid)
     assert stored is not None and len(stored.result["criteria"]) == 15
-    assert store.get_recording(db, rid).input_kind == "transcript"
+    assert store.get_recording(db, SYSTEM, rid).input_kind == "transcript"
 
-    _open_review(at, rid, juror="Paul Durand")
-    eid = _evaluation_id(db, rid, "Paul Durand")
+    # The manager puts the candidate in a session whose jury includes Paul Durand.
+    paul = account(db, "paul.durand", "Paul Durand", ["juror"])
+    session = store.create_session(db, manager, session_date="2027-05-04", place="Lyon")
+    store.add_jury_member(db, manager, session.id, paul.juror_id, "professionnel")
+    store.register_candidate(db, manager, session.id, "Nina Petit", recording_id=rid)
+
+    at = _open_review(_app(paul, db), rid)
+    eid = _evaluation_id(db, rid, paul)
     assert any("pas d'audio à écouter" in i.value for i in at.info)
     at.segmented_control(key=f"tick-{eid}-C01").set_value("non_acquis").run()
-    reloaded = _open_review(_app(), rid)
+    reloaded = _open_review(_app(paul, db), rid)
     assert reloaded.segmented_control(key=f"tick-{eid}-C01").value == "non_acquis"
 
-    again = _upload(_app(), "appel_nina.json", json.dumps(transcript).encode("utf-8"))
+    again = _upload(_app(manager, db), "appel_nina.json", json.dumps(transcript).encode("utf-8"))
     assert any("déjà été analysé" in s.value for s in again.success)
 
 
 def _rid(db: store.Database) -> int:
-    listing = store.list_recordings(db)
+    listing = store.list_recordings(db, SYSTEM)
     return listing[0].recording.id if listing else -1

@@ -1,4 +1,5 @@
-"""The real app in headless Chromium: open the sample call's review, tick, reload, check.
+"""The real app in headless Chromium: sign in as a juror, land on the sample call's review,
+tick, reload (the sign-in survives: cookie), check.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (or CHROMIUM / CHROMEDRIVER pointing at
 them). Screenshots are saved under the test's temporary folder (the path is printed).
@@ -18,8 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from exam_fixtures import PASSWORD
 
 from call_eval import store
+from call_eval.auth import SYSTEM
 
 pytestmark = pytest.mark.browser
 
@@ -53,14 +56,27 @@ def stored(tmp_path: Path) -> dict:
     analysis = json.loads(SAMPLE.read_text(encoding="utf-8"))
     audio = _tone_wav(tmp_path / "appel.wav", analysis["call"]["duration"])
     result = store.import_analysis(db, analysis, audio, candidate="Jeanne Martin")
-    juror = store.get_or_create_juror(db, "Paul Durand")
-    evaluation = store.open_evaluation(db, result.recording.id, juror.id)
+    manager = store.create_user(
+        db, SYSTEM, username="claire.morel", display_name="Claire Morel", roles=["manager"],
+        password=PASSWORD, must_change_password=False,
+    ).user  # fmt: skip
+    juror = store.create_user(
+        db, SYSTEM, username="paul.durand", display_name="Paul Durand", roles=["juror"],
+        password=PASSWORD, must_change_password=False,
+    ).user  # fmt: skip
+    session = store.create_session(db, manager, session_date="2027-03-12", place="Lyon")
+    store.add_jury_member(db, manager, session.id, juror.juror_id, "professionnel")
+    store.register_candidate(
+        db, manager, session.id, "Jeanne Martin", recording_id=result.recording.id
+    )
+    evaluation = store.open_evaluation(db, juror, result.recording.id)
     db.dispose()
     return {
         "data_dir": data_dir,
         "url": db.url,
         "recording": result.recording,
         "evaluation_id": evaluation.id,
+        "juror": juror,
     }
 
 
@@ -153,6 +169,25 @@ def _idle(driver) -> None:
     time.sleep(0.6)
 
 
+def sign_in(driver, base: str, username: str, password: str) -> None:
+    """Fill the « Connexion » form and submit it."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(base + "/")
+    field = _wait(
+        driver,
+        lambda d: d.find_element(By.CSS_SELECTOR, "input[aria-label='Identifiant']"),
+        what="sign-in form",
+    )
+    _idle(driver)
+    field.send_keys(username)
+    driver.find_element(By.CSS_SELECTOR, "input[aria-label='Mot de passe']").send_keys(password)
+    button = next(
+        b for b in driver.find_elements(By.CSS_SELECTOR, "button") if "Se connecter" in b.text
+    )
+    button.click()
+
+
 def _tick_buttons(driver, key: str):
     from selenium.webdriver.common.by import By
 
@@ -173,6 +208,12 @@ def test_review_tick_persists_across_reload(server, stored, browser, tmp_path) -
     driver.get(server + "/")
     _wait(
         driver,
+        lambda d: any("Connexion" in h.text for h in d.find_elements(By.CSS_SELECTOR, "h1")),
+        what="sign-in page first",
+    )
+    sign_in(driver, server, "paul.durand", PASSWORD)
+    _wait(
+        driver,
         lambda d: any(
             "Revue — Jeanne Martin" in h.text for h in d.find_elements(By.CSS_SELECTOR, "h1")
         ),
@@ -189,7 +230,8 @@ def test_review_tick_persists_across_reload(server, stored, browser, tmp_path) -
     db = store.open_db(stored["url"], stored["data_dir"])
     try:
         deadline = time.monotonic() + 15
-        while store.get_evaluation(db, stored["evaluation_id"]).mark("C04").tick != "acquis":
+        juror = stored["juror"]
+        while store.get_evaluation(db, juror, stored["evaluation_id"]).mark("C04").tick != "acquis":
             assert time.monotonic() < deadline, "the tick was not saved"
             time.sleep(0.2)
     finally:

@@ -5,21 +5,35 @@ The schema is created and changed only by Alembic migrations (``call_eval/migrat
 
 Tables
 ------
-candidates, jurors        people (sign-in and roles come later, linked to these rows)
-recordings                one uploaded call: original file kept in the data directory
+candidates, jurors        people; a juror carries their eligibility (years in the trade,
+                          date they left it, the 2-hour briefing)
+users, user_roles         sign-in accounts (argon2 hash) and their roles; a juror account
+                          points at its ``jurors`` row
+auth_sessions             signed-in browser sessions (hash of the token, expiry)
+recordings                one uploaded call: original file kept in the data directory;
+                          ``purpose`` exam (a candidate's, attached to a session) or
+                          practice (a trainee's own, ``owner_user_id``)
 analyses                  one pipeline run on a recording (full JSON output, reusable by key)
 evaluations               one per juror per recording: status, lock
 evaluation_items          one per criterion of an evaluation: suggestion, juror's tick, comment
+exam_sessions             an exam session: date, place, the two épreuves, manager, status
+session_jurors            the jury of a session (FILEA representative or professional)
+session_candidates        a candidate sitting a session: recording, attempt, decision
+deliberation_items        the jury's final tick per criterion for a session candidate
+appeals                   recours filed by a candidate about a session, and their outcome
+dysfunctions              fiche de suivi des dysfonctionnements of a session
 audit_log                 append-only journal of every change (guarded by triggers)
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -64,6 +78,12 @@ class JurorRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Eligibility (référentiel: 3 years in the trade, not left it more than 5 years ago,
+    # the 2-hour briefing attended). Unknown values are None (and warned about).
+    organisation: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    years_experience: Mapped[float | None] = mapped_column(Float, nullable=True)
+    left_trade_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    briefing_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class RecordingRow(Base):
@@ -85,6 +105,11 @@ class RecordingRow(Base):
     crm_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # exam: a candidate's call (seen by the jury of its session); practice: a trainee's own.
+    purpose: Mapped[str] = mapped_column(String(20), default="exam", server_default="exam")
+    # The trainee owning a practice call. A plain integer (users are deactivated, never
+    # deleted): adding a foreign key to this existing table would make SQLite rebuild it.
+    owner_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
     candidate: Mapped[CandidateRow | None] = relationship()
 
@@ -182,3 +207,180 @@ class AuditRow(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    session_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+
+
+# --------------------------------------------------------------------------- accounts
+class UserRow(Base):
+    """A sign-in account. ``password_hash`` is an argon2id hash (never a password)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    juror_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jurors.id", ondelete="SET NULL"), nullable=True, unique=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    password_changed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+
+    roles: Mapped[list[UserRoleRow]] = relationship(
+        cascade="all, delete-orphan", order_by="UserRoleRow.role", lazy="selectin"
+    )
+
+
+class UserRoleRow(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class AuthSessionRow(Base):
+    """A signed-in browser session: only the SHA-256 of its random token is stored."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# --------------------------------------------------------------------------- exam sessions
+class ExamSessionRow(Base):
+    __tablename__ = "exam_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    session_date: Mapped[date] = mapped_column(Date, index=True)
+    place: Mapped[str] = mapped_column(String(300))
+    # {"mise_en_situation": {"heure": "09:00", "salle": "…", "sujet": "…"},
+    #  "entretien_technique": {...}}
+    epreuves: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    manager_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), nullable=True, index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default="preparation")  # | close
+    pass_ratio: Mapped[float] = mapped_column(Float, default=0.7)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class SessionJurorRow(Base):
+    __tablename__ = "session_jurors"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("exam_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    juror_id: Mapped[int] = mapped_column(ForeignKey("jurors.id"), primary_key=True, index=True)
+    quality: Mapped[str] = mapped_column(String(20))  # filea | professionnel
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SessionCandidateRow(Base):
+    __tablename__ = "session_candidates"
+    __table_args__ = (UniqueConstraint("session_id", "candidate_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("exam_sessions.id", ondelete="CASCADE"), index=True
+    )
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
+    recording_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recordings.id", ondelete="SET NULL"), nullable=True, unique=True, index=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    origin: Mapped[str] = mapped_column(String(20), default="initiale")  # | rattrapage | recours
+    experience_justified: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="inscrit")  # | absent | decide
+    decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    acquis: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    deliberation_note: Mapped[str] = mapped_column(Text, default="")
+    # A well-founded appeal voids the sitting: it no longer counts as an attempt.
+    annulled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    items: Mapped[list[DeliberationItemRow]] = relationship(
+        order_by="DeliberationItemRow.position", cascade="all, delete-orphan"
+    )
+
+
+class DeliberationItemRow(Base):
+    __tablename__ = "deliberation_items"
+    __table_args__ = (UniqueConstraint("session_candidate_id", "criterion_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("session_candidates.id", ondelete="CASCADE"), index=True
+    )
+    criterion_id: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    tick: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class AppealRow(Base):
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("exam_sessions.id", ondelete="CASCADE"), index=True
+    )
+    session_candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("session_candidates.id", ondelete="CASCADE"), index=True
+    )
+    received_on: Mapped[date] = mapped_column(Date)
+    motives: Mapped[str] = mapped_column(Text)
+    # recu | en_instruction | fonde | non_recevable
+    status: Mapped[str] = mapped_column(String(20), default="recu")
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    decided_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    decided_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DysfunctionRow(Base):
+    __tablename__ = "dysfunctions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("exam_sessions.id", ondelete="CASCADE"), index=True
+    )
+    observed_on: Mapped[date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text, default="")  # corrective action
+    status: Mapped[str] = mapped_column(String(20), default="ouvert")  # | en_cours | traite
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -4,6 +4,13 @@ Each function takes the :class:`~call_eval.store.db.Database` first, opens its o
 session and commits before returning, so a juror's tick is saved the moment it is made.
 Functions return frozen dataclasses (never live ORM objects). Every change appends a row
 to the audit log in the same transaction.
+
+Functions that read or change protected data take the acting
+:class:`~call_eval.auth.User` second and check it (:mod:`call_eval.store.access`): a juror
+reaches the candidates of their sessions, a trainee their own practice calls. The ingest
+functions used by the command line and the background analyses (:func:`add_recording`,
+:func:`save_analysis`, :func:`import_analysis`) take ``actor=`` either a ``User`` (checked)
+or the name of the trusted local process (``"cli"``); pages always pass the signed-in user.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import math
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +30,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from call_eval.auth import SYSTEM, AccessDenied, User, require
 from call_eval.errors import CallEvalError
+from call_eval.store import access
 from call_eval.store.db import Database
 from call_eval.store.models import (
     AnalysisRow,
@@ -33,6 +42,8 @@ from call_eval.store.models import (
     EvaluationRow,
     JurorRow,
     RecordingRow,
+    SessionCandidateRow,
+    UserRow,
     utcnow,
 )
 
@@ -48,11 +59,31 @@ STATUS_LABELS = {
 }
 DEFAULT_PASS_RATIO = 0.7
 
+# Who acts: the signed-in user, or (ingest functions only) the name of a local process.
+Actor = User | str
+
 
 class StoreError(CallEvalError):
     """A change the store refuses (locked evaluation, unknown recording...)."""
 
     exit_code = 8
+
+
+def actor_user(actor: Actor) -> User:
+    """The ``User`` acting: a process name stands for the trusted local system."""
+    if isinstance(actor, User):
+        return access.check_active(actor)
+    return SYSTEM
+
+
+def actor_name(actor: Actor) -> str:
+    if isinstance(actor, User):
+        return actor.display_name if not actor.is_system else "système"
+    return str(actor or "app")
+
+
+def actor_id(actor: Actor) -> int | None:
+    return actor.id if isinstance(actor, User) and not actor.is_system else None
 
 
 # --------------------------------------------------------------------------- records
@@ -68,6 +99,12 @@ class Juror:
     id: int
     name: str
     created_at: datetime
+    organisation: str | None = None
+    years_experience: float | None = None
+    left_trade_on: date | None = None
+    briefing_on: date | None = None
+    user_id: int | None = None
+    username: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +123,8 @@ class Recording:
     crm_note: str | None
     created_at: datetime
     created_by: str | None
+    purpose: str = "exam"
+    owner_user_id: int | None = None
 
     @property
     def call_id(self) -> str:
@@ -221,6 +260,8 @@ class AuditEntry:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     note: str | None
+    user_id: int | None = None
+    session_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -314,7 +355,22 @@ def reuse_options(options: Any) -> dict[str, Any]:
         opts["rubric_sha256"] = hashlib.sha256(rubric.read_bytes()).hexdigest()
     except OSError:
         opts["rubric_sha256"] = None
+    # detectors' phrase lists and model/feature parameters change results too: a new code
+    # version or an edited lexicon must not reuse an old analysis
+    from call_eval import __version__
+
+    opts["code_version"] = __version__
+    opts["rules_sha256"] = _rules_fingerprint(settings.rubrics_dir(), settings.models_dir())
     return opts
+
+
+def _rules_fingerprint(*folders: Path) -> str:
+    h = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(folder.rglob("*.yaml")):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def analysis_key(sha256: str, options: Any) -> str:
@@ -335,7 +391,7 @@ def analysis_key(sha256: str, options: Any) -> str:
 def _audit(
     session: Session,
     *,
-    actor: str,
+    actor: Actor,
     action: str,
     entity: str,
     entity_id: int | None,
@@ -346,11 +402,14 @@ def _audit(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     note: str | None = None,
+    session_id: int | None = None,
 ) -> None:
     session.add(
         AuditRow(
             at=utcnow(),
-            actor=actor,
+            actor=actor_name(actor)[:200],
+            user_id=actor_id(actor),
+            session_id=session_id,
             juror_id=juror_id,
             action=action,
             entity=entity,
@@ -369,8 +428,23 @@ def _candidate(row: CandidateRow) -> Candidate:
     return Candidate(id=row.id, name=row.name, created_at=_utc(row.created_at))  # type: ignore[arg-type]
 
 
-def _juror(row: JurorRow) -> Juror:
-    return Juror(id=row.id, name=row.name, created_at=_utc(row.created_at))  # type: ignore[arg-type]
+def _juror(row: JurorRow, user: UserRow | None = None) -> Juror:
+    return Juror(
+        id=row.id,
+        name=row.name,
+        created_at=_utc(row.created_at),  # type: ignore[arg-type]
+        organisation=row.organisation,
+        years_experience=row.years_experience,
+        left_trade_on=row.left_trade_on,
+        briefing_on=row.briefing_on,
+        user_id=user.id if user is not None else None,
+        username=user.username if user is not None else None,
+    )
+
+
+def _juror_with_user(s: Session, row: JurorRow) -> Juror:
+    user = s.scalars(select(UserRow).where(UserRow.juror_id == row.id)).first()
+    return _juror(row, user)
 
 
 def _recording(row: RecordingRow, candidate_name: str | None = None) -> Recording:
@@ -391,6 +465,8 @@ def _recording(row: RecordingRow, candidate_name: str | None = None) -> Recordin
         crm_note=row.crm_note,
         created_at=_utc(row.created_at),  # type: ignore[arg-type]
         created_by=row.created_by,
+        purpose=row.purpose or "exam",
+        owner_user_id=row.owner_user_id,
     )
 
 
@@ -456,86 +532,96 @@ def _clean_name(name: str, what: str) -> str:
 
 
 # --------------------------------------------------------------------------- people
-def get_or_create_candidate(db: Database, name: str, *, actor: str = "app") -> Candidate:
-    """The candidate with this exact name (spaces normalised), created if new."""
+def _get_or_create_candidate(s: Session, name: str, actor: Actor) -> CandidateRow:
     cleaned = _clean_name(name, "candidat")
+    row = s.scalars(
+        select(CandidateRow).where(CandidateRow.name == cleaned).order_by(CandidateRow.id)
+    ).first()
+    if row is None:
+        row = CandidateRow(name=cleaned, created_at=utcnow())
+        s.add(row)
+        s.flush()
+        _audit(
+            s,
+            actor=actor,
+            action="candidate.create",
+            entity="candidate",
+            entity_id=row.id,
+            after={"name": cleaned},
+        )
+    return row
+
+
+def get_or_create_candidate(db: Database, actor: User, name: str) -> Candidate:
+    """The candidate with this exact name (spaces normalised), created if new."""
+    require(actor, "exam_calls.manage")
     with db.session() as s:
-        row = s.scalars(
-            select(CandidateRow).where(CandidateRow.name == cleaned).order_by(CandidateRow.id)
-        ).first()
-        if row is None:
-            row = CandidateRow(name=cleaned, created_at=utcnow())
-            s.add(row)
-            s.flush()
-            _audit(
-                s,
-                actor=actor,
-                action="candidate.create",
-                entity="candidate",
-                entity_id=row.id,
-                after={"name": cleaned},
-            )
-            s.commit()
+        row = _get_or_create_candidate(s, name, actor)
+        s.commit()
         return _candidate(row)
 
 
-def list_candidates(db: Database) -> list[Candidate]:
+def list_candidates(db: Database, actor: User) -> list[Candidate]:
+    require(actor, "exam_calls.manage")
     with db.session() as s:
         return [_candidate(r) for r in s.scalars(select(CandidateRow).order_by(CandidateRow.name))]
 
 
-def get_or_create_juror(db: Database, name: str, *, actor: str | None = None) -> Juror:
+def _get_or_create_juror(s: Session, name: str, actor: Actor) -> JurorRow:
     cleaned = _clean_name(name, "juré")
+    row = s.scalars(select(JurorRow).where(JurorRow.name == cleaned)).first()
+    if row is None:
+        row = JurorRow(name=cleaned, created_at=utcnow())
+        s.add(row)
+        s.flush()
+        _audit(
+            s,
+            actor=actor,
+            action="juror.create",
+            entity="juror",
+            entity_id=row.id,
+            juror_id=row.id,
+            after={"name": cleaned},
+        )
+    return row
+
+
+def get_or_create_juror(db: Database, actor: User, name: str) -> Juror:
+    """The juror record with this name, created if new (managers and administrators)."""
+    require(actor, "jurors.manage")
     with db.session() as s:
-        row = s.scalars(select(JurorRow).where(JurorRow.name == cleaned)).first()
-        if row is None:
-            row = JurorRow(name=cleaned, created_at=utcnow())
-            s.add(row)
-            try:
-                s.flush()
-            except IntegrityError:  # created meanwhile by another session
-                s.rollback()
-                row = s.scalars(select(JurorRow).where(JurorRow.name == cleaned)).one()
-                return _juror(row)
-            _audit(
-                s,
-                actor=actor or cleaned,
-                action="juror.create",
-                entity="juror",
-                entity_id=row.id,
-                juror_id=row.id,
-                after={"name": cleaned},
-            )
+        try:
+            row = _get_or_create_juror(s, name, actor)
             s.commit()
-        return _juror(row)
+        except IntegrityError:  # created meanwhile by another session
+            s.rollback()
+            row = s.scalars(
+                select(JurorRow).where(JurorRow.name == _clean_name(name, "juré"))
+            ).one()
+        return _juror_with_user(s, row)
 
 
-def get_juror(db: Database, juror_id: int) -> Juror:
+def get_juror(db: Database, actor: User, juror_id: int) -> Juror:
+    """A juror record: managers and administrators, or the juror themself."""
+    access.check_active(actor)
+    if not (actor.can("jurors.manage") or actor.juror_id == juror_id):
+        raise AccessDenied("Accès refusé : seule votre propre fiche de juré vous est ouverte.")
     with db.session() as s:
         row = s.get(JurorRow, juror_id)
         if row is None:
             raise StoreError(f"Juré n° {juror_id} introuvable.")
-        return _juror(row)
+        return _juror_with_user(s, row)
 
 
-def list_jurors(db: Database) -> list[Juror]:
+def list_jurors(db: Database, actor: User) -> list[Juror]:
+    require(actor, "jurors.manage")
     with db.session() as s:
-        return [_juror(r) for r in s.scalars(select(JurorRow).order_by(JurorRow.name))]
-
-
-def last_active_juror(db: Database) -> Juror | None:
-    """The juror who changed something most recently (default choice in the app)."""
-    with db.session() as s:
-        juror_id = s.scalars(
-            select(AuditRow.juror_id)
-            .where(AuditRow.juror_id.is_not(None))
-            .order_by(AuditRow.id.desc())
-            .limit(1)
-        ).first()
-        if juror_id is None:
-            return None
-        row = s.get(JurorRow, juror_id)
-        return _juror(row) if row else None
+        users = {
+            u.juror_id: u for u in s.scalars(select(UserRow).where(UserRow.juror_id.is_not(None)))
+        }
+        return [
+            _juror(r, users.get(r.id)) for r in s.scalars(select(JurorRow).order_by(JurorRow.name))
+        ]
 
 
 # --------------------------------------------------------------------------- recordings
@@ -550,26 +636,46 @@ def add_recording(
     duration: float | None = None,
     format: str | None = None,
     input_kind: str = "audio",
-    actor: str = "app",
+    actor: Actor = "app",
+    purpose: str = access.EXAM,
+    owner_user_id: int | None = None,
 ) -> Recording:
     """Keep a copy of ``source`` in the data directory and register it.
 
+    ``purpose`` is ``exam`` (a candidate's call: managers and administrators) or
+    ``practice`` (a trainee's own call; ``owner_user_id`` defaults to the acting trainee).
     The same content (sha256) uploaded again returns the existing recording; a candidate,
-    script or CRM note given now fills what it lacked (and is logged).
+    script or CRM note given now fills what it lacked (and is logged). Content already
+    stored elsewhere that the actor may not see is refused without saying whose it is.
     """
+    user = actor_user(actor)
+    if purpose == access.PRACTICE and owner_user_id is None and not user.is_system:
+        owner_user_id = user.id
+    access.check_recording_add(user, purpose, owner_user_id)
+    if purpose == access.PRACTICE and candidate not in (None, ""):
+        raise StoreError(
+            "Un appel d'entraînement n'a pas de candidat : il appartient au stagiaire qui le "
+            "dépose."
+        )
     source = Path(source)
     if not source.is_file():
         raise StoreError(f"Fichier introuvable : {source}. Vérifiez le chemin.")
     sha = file_sha256(source)
     name = filename or source.name
     fmt = (format or Path(name).suffix.lstrip(".") or "bin").lower()
-    candidate_id = _resolve_candidate(db, candidate, actor=actor)
     questions = [q for q in (script_questions or []) if str(q).strip()]
     with db.session() as s:
+        candidate_id = _resolve_candidate(s, candidate, actor=actor)
         row = s.scalars(select(RecordingRow).where(RecordingRow.sha256 == sha)).first()
         if row is not None:
+            if not access.can_view_recording(s, user, row) or row.purpose != purpose:
+                raise StoreError(
+                    "Ce fichier est déjà enregistré dans un autre espace de l'application : "
+                    "il ne peut pas être déposé ici. Vérifiez qu'il s'agit du bon enregistrement."
+                )
             changes: dict[str, Any] = {}
             if candidate_id is not None and row.candidate_id != candidate_id:
+                access.check_recording_write(s, user, row)
                 changes["candidate_id"] = (row.candidate_id, candidate_id)
                 row.candidate_id = candidate_id
             if questions and list(row.script_questions or []) != questions:
@@ -581,6 +687,7 @@ def add_recording(
             if duration is not None and row.duration is None:
                 row.duration = duration
             if changes:
+                access.check_recording_write(s, user, row)
                 _audit(
                     s,
                     actor=actor,
@@ -612,7 +719,9 @@ def add_recording(
             script_questions=questions or None,
             crm_note=crm_note or None,
             created_at=utcnow(),
-            created_by=actor,
+            created_by=actor_name(actor),
+            purpose=purpose,
+            owner_user_id=owner_user_id if purpose == access.PRACTICE else None,
         )
         s.add(row)
         s.flush()
@@ -629,6 +738,8 @@ def add_recording(
                 "format": fmt,
                 "input_kind": input_kind,
                 "candidate_id": candidate_id,
+                "purpose": purpose,
+                "owner_user_id": row.owner_user_id,
             },
         )
         s.commit()
@@ -636,23 +747,23 @@ def add_recording(
         return _recording(row)
 
 
-def _resolve_candidate(db: Database, candidate: str | int | None, *, actor: str) -> int | None:
+def _resolve_candidate(s: Session, candidate: str | int | None, *, actor: Actor) -> int | None:
     if candidate is None or candidate == "":
         return None
     if isinstance(candidate, int):
-        with db.session() as s:
-            if s.get(CandidateRow, candidate) is None:
-                raise StoreError(f"Candidat n° {candidate} introuvable.")
+        if s.get(CandidateRow, candidate) is None:
+            raise StoreError(f"Candidat n° {candidate} introuvable.")
         return candidate
-    return get_or_create_candidate(db, candidate, actor=actor).id
+    return _get_or_create_candidate(s, candidate, actor).id
 
 
 def set_recording_candidate(
-    db: Database, recording_id: int, candidate: str | int, *, actor: str = "app"
+    db: Database, actor: User, recording_id: int, candidate: str | int
 ) -> Recording:
-    candidate_id = _resolve_candidate(db, candidate, actor=actor)
     with db.session() as s:
         row = _recording_row(s, recording_id)
+        access.check_recording_write(s, actor, row)
+        candidate_id = _resolve_candidate(s, candidate, actor=actor)
         before = row.candidate_id
         row.candidate_id = candidate_id
         _audit(
@@ -680,53 +791,76 @@ def _recording_row(s: Session, recording_id: int) -> RecordingRow:
     return row
 
 
-def get_recording(db: Database, recording_id: int) -> Recording:
+def get_recording(db: Database, actor: User, recording_id: int) -> Recording:
     with db.session() as s:
-        return _recording(_recording_row(s, recording_id))
+        row = _recording_row(s, recording_id)
+        access.check_recording_read(s, actor, row)
+        return _recording(row)
 
 
-def find_recording(db: Database, ref: str | int) -> Recording | None:
-    """A recording by id, by call id (16 hex) or full sha256, or a unique sha256 prefix."""
+def find_recording(db: Database, actor: User, ref: str | int) -> Recording | None:
+    """A recording the actor may see: by id, call id (16 hex), full sha256 or unique prefix."""
     text = str(ref).strip().lower()
     if not text:
         return None
     with db.session() as s:
         if text.isdigit() and len(text) < 12:
             row = s.get(RecordingRow, int(text))
-            if row is not None:
+            if row is not None and access.can_view_recording(s, actor, row):
                 return _recording(row)
         if len(text) >= 6 and all(c in "0123456789abcdef" for c in text):
             rows = list(
                 s.scalars(select(RecordingRow).where(RecordingRow.sha256.startswith(text))).all()
             )
-            if len(rows) == 1:
+            if len(rows) == 1 and access.can_view_recording(s, actor, rows[0]):
                 return _recording(rows[0])
     return None
 
 
 def recording_file(db: Database, recording: Recording) -> Path | None:
-    """The kept original file, or None when there is none (or it went missing)."""
+    """The kept original file of a recording already obtained (checked) from the store."""
     if not recording.stored_path:
         return None
     path = db.data_dir / recording.stored_path
     return path if path.is_file() else None
 
 
-def list_recordings(db: Database, juror_id: int | None = None) -> list[CallListing]:
-    """Every recording, newest first, with its status and score.
+def list_recordings(
+    db: Database,
+    actor: User,
+    juror_id: int | None = None,
+    *,
+    purpose: str | None = None,
+    owner_user_id: int | None = None,
+) -> list[CallListing]:
+    """The recordings ``actor`` may see, newest first, with their status and score.
 
-    With ``juror_id``, status and score are that juror's; otherwise the most advanced
-    evaluation's (validated > being reviewed > analysed > to analyse).
+    With ``juror_id`` (by default the acting juror's own), status and score are that
+    juror's; otherwise the most advanced evaluation's (validated > being reviewed >
+    analysed > to analyse). ``purpose`` and ``owner_user_id`` narrow the list.
     """
+    condition = access.visible_recordings(actor)
+    if juror_id is None and actor.juror_id is not None and not actor.can("exam_calls.manage"):
+        juror_id = actor.juror_id
+    if juror_id is not None and juror_id != actor.juror_id and not actor.can("exam_calls.manage"):
+        raise AccessDenied("Accès refusé : les grilles des autres jurés ne sont pas listées ici.")
     rank = {s: i for i, s in enumerate(STATUSES)}
     with db.session() as s:
-        recordings = list(
-            s.execute(
-                select(RecordingRow, CandidateRow.name)
-                .outerjoin(CandidateRow, RecordingRow.candidate_id == CandidateRow.id)
-                .order_by(RecordingRow.created_at.desc(), RecordingRow.id.desc())
-            ).all()
+        query = (
+            select(RecordingRow, CandidateRow.name)
+            .outerjoin(CandidateRow, RecordingRow.candidate_id == CandidateRow.id)
+            .order_by(RecordingRow.created_at.desc(), RecordingRow.id.desc())
         )
+        if condition is not None:
+            query = query.where(condition)
+        if purpose is not None:
+            query = query.where(RecordingRow.purpose == purpose)
+        if owner_user_id is not None:
+            query = query.where(RecordingRow.owner_user_id == owner_user_id)
+        recordings = list(s.execute(query).all())
+        ids = [row.id for row, _ in recordings]
+        if not ids:
+            return []
         # Light columns only: the full JSON result stays in the database.
         latest: dict[int, Any] = {}
         for a in s.execute(
@@ -735,10 +869,12 @@ def list_recordings(db: Database, juror_id: int | None = None) -> list[CallListi
                 AnalysisRow.recording_id,
                 AnalysisRow.suggested_acquis,
                 AnalysisRow.criteria_total,
-            ).order_by(AnalysisRow.id)
+            )
+            .where(AnalysisRow.recording_id.in_(ids))
+            .order_by(AnalysisRow.id)
         ):
             latest[a.recording_id] = a  # ascending id: the last one wins
-        evals_query = select(EvaluationRow)
+        evals_query = select(EvaluationRow).where(EvaluationRow.recording_id.in_(ids))
         if juror_id is not None:
             evals_query = evals_query.where(EvaluationRow.juror_id == juror_id)
         evaluations: dict[int, EvaluationRow] = {}
@@ -748,14 +884,14 @@ def list_recordings(db: Database, juror_id: int | None = None) -> list[CallListi
                 evaluations[e.recording_id] = e
         tick_counts: dict[int, tuple[int, int]] = {}
         if evaluations:
-            ids = [e.id for e in evaluations.values()]
+            eval_ids = [e.id for e in evaluations.values()]
             for eval_id, acquis, ticked in s.execute(
                 select(
                     EvaluationItemRow.evaluation_id,
                     func.sum(case((EvaluationItemRow.tick == "acquis", 1), else_=0)),
                     func.count(EvaluationItemRow.tick),
                 )
-                .where(EvaluationItemRow.evaluation_id.in_(ids))
+                .where(EvaluationItemRow.evaluation_id.in_(eval_ids))
                 .group_by(EvaluationItemRow.evaluation_id)
             ):
                 tick_counts[eval_id] = (int(acquis or 0), int(ticked or 0))
@@ -782,23 +918,41 @@ def list_recordings(db: Database, juror_id: int | None = None) -> list[CallListi
 
 # --------------------------------------------------------------------------- analyses
 def find_analysis(db: Database, cache_key: str) -> StoredAnalysis | None:
-    """A stored analysis with this reuse key (see :func:`analysis_key`)."""
+    """A stored analysis with this reuse key (see :func:`analysis_key`).
+
+    For the ingest side (command line, analysis queue): the key is a hash of the file's
+    content and the options, so only someone holding the file can ask for it.
+    """
     with db.session() as s:
         row = s.scalars(select(AnalysisRow).where(AnalysisRow.cache_key == cache_key)).first()
         return _analysis(row) if row else None
 
 
-def get_analysis(db: Database, analysis_id: int) -> StoredAnalysis:
+def get_analysis(db: Database, actor: User, analysis_id: int) -> StoredAnalysis:
     with db.session() as s:
         row = s.get(AnalysisRow, analysis_id)
         if row is None:
             raise StoreError(f"Analyse n° {analysis_id} introuvable.")
+        access.check_recording_read(s, actor, _recording_row(s, row.recording_id))
         return _analysis(row)
 
 
-def latest_analysis_id(db: Database, recording_id: int) -> int | None:
+def check_analysis_access(db: Database, actor: User, analysis_id: int) -> int:
+    """The recording id of an analysis ``actor`` may read (light: the JSON is not loaded)."""
+    with db.session() as s:
+        recording_id = s.scalars(
+            select(AnalysisRow.recording_id).where(AnalysisRow.id == analysis_id)
+        ).first()
+        if recording_id is None:
+            raise StoreError(f"Analyse n° {analysis_id} introuvable.")
+        access.check_recording_read(s, actor, _recording_row(s, recording_id))
+        return recording_id
+
+
+def latest_analysis_id(db: Database, actor: User, recording_id: int) -> int | None:
     """The id of a recording's latest analysis, without loading its JSON."""
     with db.session() as s:
+        access.check_recording_read(s, actor, _recording_row(s, recording_id))
         return s.scalars(
             select(AnalysisRow.id)
             .where(AnalysisRow.recording_id == recording_id)
@@ -807,8 +961,9 @@ def latest_analysis_id(db: Database, recording_id: int) -> int | None:
         ).first()
 
 
-def latest_analysis(db: Database, recording_id: int) -> StoredAnalysis | None:
+def latest_analysis(db: Database, actor: User, recording_id: int) -> StoredAnalysis | None:
     with db.session() as s:
+        access.check_recording_read(s, actor, _recording_row(s, recording_id))
         row = s.scalars(
             select(AnalysisRow)
             .where(AnalysisRow.recording_id == recording_id)
@@ -854,12 +1009,16 @@ def save_analysis(
     *,
     options: Any = None,
     cache_key: str | None = None,
-    actor: str = "app",
+    actor: Actor = "app",
 ) -> StoredAnalysis:
-    """Store a pipeline result for a recording; return the existing one for the same key."""
+    """Store a pipeline result for a recording; return the existing one for the same key.
+
+    ``actor``: the user who asked for the analysis (checked) or the local process name.
+    """
     _check_analysis(analysis)
     with db.session() as s:
         rec = _recording_row(s, recording_id)
+        access.check_recording_write(s, actor_user(actor), rec)
         opts = (
             reuse_options(options)
             if options is not None
@@ -890,7 +1049,7 @@ def save_analysis(
             criteria_total=score.get("total", len(criteria)),
             result=json.loads(json.dumps(analysis)),
             created_at=utcnow(),
-            created_by=actor,
+            created_by=actor_name(actor),
         )
         s.add(row)
         if rec.duration is None and isinstance(call.get("duration"), int | float):
@@ -924,9 +1083,14 @@ def import_analysis(
     script_questions: Sequence[str] | None = None,
     crm_note: str | None = None,
     options: Any = None,
-    actor: str = "cli",
+    actor: Actor = "cli",
+    purpose: str = access.EXAM,
+    owner_user_id: int | None = None,
 ) -> ImportResult:
     """Register a recording and its analysis in one go (used by the CLI before the app).
+
+    ``actor``: a signed-in user (checked as :func:`add_recording` does) or the name of
+    the local process; ``purpose``/``owner_user_id`` as in :func:`add_recording`.
 
     ``audio_path`` is the analysed file (kept in the data directory); without it, the
     analysis is kept with no playable audio. Pass the ``AnalysisOptions`` the analysis
@@ -948,11 +1112,14 @@ def import_analysis(
             duration=call.get("duration"),
             input_kind=input_kind,
             actor=actor,
+            purpose=purpose,
+            owner_user_id=owner_user_id,
         )
     else:
+        access.check_recording_add(actor_user(actor), purpose, owner_user_id)
         recording = _register_without_file(
             db, analysis, candidate=candidate, script_questions=script_questions,
-            crm_note=crm_note, actor=actor,
+            crm_note=crm_note, actor=actor, purpose=purpose, owner_user_id=owner_user_id,
         )  # fmt: skip
     before = find_analysis(
         db,
@@ -965,7 +1132,9 @@ def import_analysis(
     )
     stored = save_analysis(db, recording.id, analysis, options=options, actor=actor)
     return ImportResult(
-        recording=get_recording(db, recording.id), analysis=stored, reused=before is not None
+        recording=get_recording(db, actor_user(actor), recording.id),
+        analysis=stored,
+        reused=before is not None,
     )
 
 
@@ -976,15 +1145,24 @@ def _register_without_file(
     candidate: str | None,
     script_questions: Sequence[str] | None,
     crm_note: str | None,
-    actor: str,
+    actor: Actor,
+    purpose: str,
+    owner_user_id: int | None,
 ) -> Recording:
     call = analysis.get("call") or {}
     sha = str(call.get("sha256") or "")
     if len(sha) != 64:
         sha = hashlib.sha256(json.dumps(analysis, sort_keys=True).encode()).hexdigest()
-    candidate_id = _resolve_candidate(db, candidate, actor=actor)
+    user = actor_user(actor)
+    if purpose == access.PRACTICE and owner_user_id is None and not user.is_system:
+        owner_user_id = user.id
     with db.session() as s:
+        candidate_id = _resolve_candidate(s, candidate, actor=actor)
         row = s.scalars(select(RecordingRow).where(RecordingRow.sha256 == sha)).first()
+        if row is not None and not access.can_view_recording(s, user, row):
+            raise StoreError(
+                "Cette analyse est déjà enregistrée dans un autre espace de l'application."
+            )
         if row is None:
             row = RecordingRow(
                 sha256=sha,
@@ -998,7 +1176,9 @@ def _register_without_file(
                 script_questions=list(script_questions or []) or None,
                 crm_note=crm_note or None,
                 created_at=utcnow(),
-                created_by=actor,
+                created_by=actor_name(actor),
+                purpose=purpose,
+                owner_user_id=owner_user_id if purpose == access.PRACTICE else None,
             )
             s.add(row)
             s.flush()
@@ -1009,10 +1189,15 @@ def _register_without_file(
                 entity="recording",
                 entity_id=row.id,
                 recording_id=row.id,
-                after={"filename": row.filename, "sha256": sha, "stored": False},
+                after={
+                    "filename": row.filename,
+                    "sha256": sha,
+                    "stored": False,
+                    "purpose": purpose,
+                },
             )
-            s.commit()
-            s.refresh(row)
+        s.commit()
+        s.refresh(row)
         return _recording(row)
 
 
@@ -1031,19 +1216,43 @@ def _juror_name(s: Session, juror_id: int) -> str:
     return row.name
 
 
-def find_evaluation(db: Database, recording_id: int, juror_id: int) -> Evaluation | None:
+def _session_id_of(s: Session, recording_id: int) -> int | None:
+    return s.scalars(
+        select(SessionCandidateRow.session_id).where(
+            SessionCandidateRow.recording_id == recording_id
+        )
+    ).first()
+
+
+def find_evaluation(
+    db: Database, actor: User, recording_id: int, juror_id: int | None = None
+) -> Evaluation | None:
+    """A juror's evaluation of a recording (by default the acting juror's own)."""
+    juror_id = actor.juror_id if juror_id is None else juror_id
+    if juror_id is None:
+        return None
     with db.session() as s:
+        access.check_recording_read(s, actor, _recording_row(s, recording_id))
         row = s.scalars(
             select(EvaluationRow).where(
                 EvaluationRow.recording_id == recording_id, EvaluationRow.juror_id == juror_id
             )
         ).first()
-        return _evaluation(row, _juror_name(s, juror_id)) if row else None
+        if row is None:
+            return None
+        access.check_evaluation_read(s, actor, row)
+        return _evaluation(row, _juror_name(s, juror_id))
 
 
-def open_evaluation(db: Database, recording_id: int, juror_id: int) -> Evaluation:
-    """The juror's evaluation of a recording, created from its latest analysis if new."""
-    existing = find_evaluation(db, recording_id, juror_id)
+def open_evaluation(db: Database, actor: User, recording_id: int) -> Evaluation:
+    """The acting juror's evaluation of a recording, created from its latest analysis if new.
+
+    Only a juror of the session the recording's candidate sits may open one.
+    """
+    with db.session() as s:
+        rec = _recording_row(s, recording_id)
+        juror_id = access.check_scoring(s, actor, rec)
+    existing = find_evaluation(db, actor, recording_id, juror_id)
     if existing is not None:
         return existing
     with db.session() as s:
@@ -1091,18 +1300,19 @@ def open_evaluation(db: Database, recording_id: int, juror_id: int) -> Evaluatio
             s.flush()
         except IntegrityError:  # opened at the same moment in another tab
             s.rollback()
-            found = find_evaluation(db, recording_id, juror_id)
+            found = find_evaluation(db, actor, recording_id, juror_id)
             assert found is not None
             return found
         _audit(
             s,
-            actor=name,
+            actor=actor,
             action="evaluation.create",
             entity="evaluation",
             entity_id=row.id,
             juror_id=juror_id,
             recording_id=rec.id,
             evaluation_id=row.id,
+            session_id=_session_id_of(s, rec.id),
             after={"analysis_id": analysis.id, "criteria": len(row.items)},
         )
         s.commit()
@@ -1110,20 +1320,28 @@ def open_evaluation(db: Database, recording_id: int, juror_id: int) -> Evaluatio
         return _evaluation(row, name)
 
 
-def get_evaluation(db: Database, evaluation_id: int) -> Evaluation:
+def get_evaluation(db: Database, actor: User, evaluation_id: int) -> Evaluation:
     with db.session() as s:
         row = _evaluation_row(s, evaluation_id)
+        access.check_evaluation_read(s, actor, row)
         return _evaluation(row, _juror_name(s, row.juror_id))
 
 
-def list_evaluations(db: Database, recording_id: int) -> list[Evaluation]:
+def list_evaluations(db: Database, actor: User, recording_id: int) -> list[Evaluation]:
+    """The evaluations of a recording that ``actor`` may read (a juror: their own, and the
+    others' once theirs is validated)."""
     with db.session() as s:
+        access.check_recording_read(s, actor, _recording_row(s, recording_id))
         rows = s.scalars(
             select(EvaluationRow)
             .where(EvaluationRow.recording_id == recording_id)
             .order_by(EvaluationRow.id)
         ).all()
-        return [_evaluation(r, _juror_name(s, r.juror_id)) for r in rows]
+        return [
+            _evaluation(r, _juror_name(s, r.juror_id))
+            for r in rows
+            if access.can_read_evaluation(s, actor, r)
+        ]
 
 
 def _item_row(s: Session, evaluation: EvaluationRow, criterion_id: str) -> EvaluationItemRow:
@@ -1136,7 +1354,10 @@ def _item_row(s: Session, evaluation: EvaluationRow, criterion_id: str) -> Evalu
     )
 
 
-def _check_writable(row: EvaluationRow, juror_id: int) -> None:
+def _writable_row(s: Session, actor: User, evaluation_id: int) -> EvaluationRow:
+    """The evaluation row if ``actor`` is its juror and may still change it."""
+    row = _evaluation_row(s, evaluation_id)
+    juror_id = access.check_scoring(s, actor, _recording_row(s, row.recording_id))
     if row.juror_id != juror_id:
         raise StoreError(
             "Cette évaluation appartient à un autre juré : chaque juré note sa propre grille."
@@ -1146,19 +1367,19 @@ def _check_writable(row: EvaluationRow, juror_id: int) -> None:
             "Évaluation validée : elle est verrouillée. Déverrouillez-la (motif obligatoire) "
             "pour la modifier."
         )
+    return row
 
 
 def set_tick(
-    db: Database, evaluation_id: int, criterion_id: str, tick: str | None, *, juror_id: int
+    db: Database, actor: User, evaluation_id: int, criterion_id: str, tick: str | None
 ) -> Mark:
-    """Record the juror's tick (``acquis``, ``non_acquis`` or None to clear) at once."""
+    """Record the acting juror's tick (``acquis``, ``non_acquis`` or None to clear) at once."""
     if tick is not None and tick not in TICKS:
         raise StoreError(
             f"Coche invalide « {tick} » : valeurs possibles acquis, non_acquis (ou vide)."
         )
     with db.session() as s:
-        row = _evaluation_row(s, evaluation_id)
-        _check_writable(row, juror_id)
+        row = _writable_row(s, actor, evaluation_id)
         item = _item_row(s, row, criterion_id)
         if item.tick == tick:
             return _mark(item)
@@ -1166,17 +1387,17 @@ def set_tick(
         now = utcnow()
         item.tick = tick
         item.updated_at = now
-        item.updated_by = juror_id
+        item.updated_by = row.juror_id
         row.updated_at = now
         if row.status == "analyse":
             row.status = "en_revue"
         _audit(
             s,
-            actor=_juror_name(s, juror_id),
+            actor=actor,
             action="item.tick",
             entity="evaluation_item",
             entity_id=item.id,
-            juror_id=juror_id,
+            juror_id=row.juror_id,
             recording_id=row.recording_id,
             evaluation_id=row.id,
             criterion_id=criterion_id,
@@ -1188,14 +1409,13 @@ def set_tick(
 
 
 def set_comment(
-    db: Database, evaluation_id: int, criterion_id: str, comment: str, *, juror_id: int
+    db: Database, actor: User, evaluation_id: int, criterion_id: str, comment: str
 ) -> Mark:
     text = (comment or "").strip()
     if len(text) > 4000:
         raise StoreError("Commentaire trop long : 4000 caractères au plus.")
     with db.session() as s:
-        row = _evaluation_row(s, evaluation_id)
-        _check_writable(row, juror_id)
+        row = _writable_row(s, actor, evaluation_id)
         item = _item_row(s, row, criterion_id)
         if (item.comment or "") == text:
             return _mark(item)
@@ -1203,17 +1423,17 @@ def set_comment(
         now = utcnow()
         item.comment = text
         item.updated_at = now
-        item.updated_by = juror_id
+        item.updated_by = row.juror_id
         row.updated_at = now
         if row.status == "analyse":
             row.status = "en_revue"
         _audit(
             s,
-            actor=_juror_name(s, juror_id),
+            actor=actor,
             action="item.comment",
             entity="evaluation_item",
             entity_id=item.id,
-            juror_id=juror_id,
+            juror_id=row.juror_id,
             recording_id=row.recording_id,
             evaluation_id=row.id,
             criterion_id=criterion_id,
@@ -1224,22 +1444,20 @@ def set_comment(
         return _mark(item)
 
 
-def accept_suggestions(db: Database, evaluation_id: int, *, juror_id: int) -> list[str]:
+def accept_suggestions(db: Database, actor: User, evaluation_id: int) -> list[str]:
     """Tick every unticked criterion with its suggestion (acquis / non acquis only).
 
     Criteria suggested ``a_verifier`` and manual ones stay unticked. Returns the ids ticked.
     """
     ticked: list[str] = []
     with db.session() as s:
-        row = _evaluation_row(s, evaluation_id)
-        _check_writable(row, juror_id)
-        actor = _juror_name(s, juror_id)
+        row = _writable_row(s, actor, evaluation_id)
         now = utcnow()
         for item in row.items:
             if item.tick is None and not item.manual and item.suggested in TICKS:
                 item.tick = item.suggested
                 item.updated_at = now
-                item.updated_by = juror_id
+                item.updated_by = row.juror_id
                 ticked.append(item.criterion_id)
                 _audit(
                     s,
@@ -1247,7 +1465,7 @@ def accept_suggestions(db: Database, evaluation_id: int, *, juror_id: int) -> li
                     action="item.tick",
                     entity="evaluation_item",
                     entity_id=item.id,
-                    juror_id=juror_id,
+                    juror_id=row.juror_id,
                     recording_id=row.recording_id,
                     evaluation_id=row.id,
                     criterion_id=item.criterion_id,
@@ -1263,11 +1481,10 @@ def accept_suggestions(db: Database, evaluation_id: int, *, juror_id: int) -> li
     return ticked
 
 
-def validate_evaluation(db: Database, evaluation_id: int, *, juror_id: int) -> Evaluation:
+def validate_evaluation(db: Database, actor: User, evaluation_id: int) -> Evaluation:
     """Lock the evaluation. Every criterion must be ticked acquis or non acquis."""
     with db.session() as s:
-        row = _evaluation_row(s, evaluation_id)
-        _check_writable(row, juror_id)
+        row = _writable_row(s, actor, evaluation_id)
         missing = [i.criterion_id for i in row.items if i.tick not in TICKS]
         if missing:
             raise StoreError(
@@ -1275,7 +1492,7 @@ def validate_evaluation(db: Database, evaluation_id: int, *, juror_id: int) -> E
                 + ", ".join(missing)
                 + ". Cochez « acquis » ou « non acquis » pour chacun."
             )
-        name = _juror_name(s, juror_id)
+        name = _juror_name(s, row.juror_id)
         score = juror_score([i.tick for i in row.items], row.pass_ratio)
         before = row.status
         now = utcnow()
@@ -1284,13 +1501,14 @@ def validate_evaluation(db: Database, evaluation_id: int, *, juror_id: int) -> E
         row.updated_at = now
         _audit(
             s,
-            actor=name,
+            actor=actor,
             action="evaluation.validate",
             entity="evaluation",
             entity_id=row.id,
-            juror_id=juror_id,
+            juror_id=row.juror_id,
             recording_id=row.recording_id,
             evaluation_id=row.id,
+            session_id=_session_id_of(s, row.recording_id),
             before={"status": before},
             after={
                 "status": "valide",
@@ -1304,10 +1522,8 @@ def validate_evaluation(db: Database, evaluation_id: int, *, juror_id: int) -> E
         return _evaluation(row, name)
 
 
-def unlock_evaluation(
-    db: Database, evaluation_id: int, *, juror_id: int, reason: str
-) -> Evaluation:
-    """Reopen a validated evaluation; the reason is mandatory and logged."""
+def unlock_evaluation(db: Database, actor: User, evaluation_id: int, reason: str) -> Evaluation:
+    """Reopen a validated evaluation (its own juror only); the reason is mandatory and logged."""
     text = " ".join((reason or "").split())
     if len(text) < 3:
         raise StoreError(
@@ -1315,6 +1531,7 @@ def unlock_evaluation(
         )
     with db.session() as s:
         row = _evaluation_row(s, evaluation_id)
+        juror_id = access.check_scoring(s, actor, _recording_row(s, row.recording_id))
         if row.juror_id != juror_id:
             raise StoreError("Seul le juré auteur de l'évaluation peut la déverrouiller.")
         if row.status != "valide":
@@ -1325,13 +1542,14 @@ def unlock_evaluation(
         row.updated_at = utcnow()
         _audit(
             s,
-            actor=name,
+            actor=actor,
             action="evaluation.unlock",
             entity="evaluation",
             entity_id=row.id,
             juror_id=juror_id,
             recording_id=row.recording_id,
             evaluation_id=row.id,
+            session_id=_session_id_of(s, row.recording_id),
             before={"status": "valide"},
             after={"status": "en_revue"},
             note=text,
@@ -1348,7 +1566,7 @@ def log_event(
     action: str,
     entity: str,
     entity_id: int | None = None,
-    actor: str = "app",
+    actor: Actor = "app",
     juror_id: int | None = None,
     recording_id: int | None = None,
     evaluation_id: int | None = None,
@@ -1356,6 +1574,7 @@ def log_event(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     note: str | None = None,
+    session_id: int | None = None,
 ) -> None:
     """Append an event that changes no table (a failed analysis, an export...)."""
     with db.session() as s:
@@ -1372,29 +1591,66 @@ def log_event(
             before=before,
             after=after,
             note=note,
+            session_id=session_id,
         )
         s.commit()
 
 
 def audit_entries(
     db: Database,
+    actor: User,
     *,
     recording_id: int | None = None,
     evaluation_id: int | None = None,
+    session_id: int | None = None,
     actions: Iterable[str] | None = None,
     limit: int | None = None,
 ) -> list[AuditEntry]:
-    """Journal rows, oldest first, optionally filtered."""
+    """Journal rows, oldest first, optionally filtered.
+
+    A recording's journal is open to whoever sees the recording (a juror does not see the
+    other jurors' ticks before validating their own grid); an evaluation's to whoever
+    reads it; a session's to its readers who manage calls (managers, administrators);
+    the whole journal to administrators.
+    """
+    from call_eval.store.models import ExamSessionRow
+
     query = select(AuditRow).order_by(AuditRow.id)
-    if recording_id is not None:
-        query = query.where(AuditRow.recording_id == recording_id)
-    if evaluation_id is not None:
-        query = query.where(AuditRow.evaluation_id == evaluation_id)
-    if actions is not None:
-        query = query.where(AuditRow.action.in_(list(actions)))
-    if limit is not None:
-        query = query.order_by(None).order_by(AuditRow.id.desc()).limit(limit)
+    hide_other_jurors: int | None = None
     with db.session() as s:
+        if recording_id is not None:
+            rec = _recording_row(s, recording_id)
+            access.check_recording_read(s, actor, rec)
+            query = query.where(AuditRow.recording_id == recording_id)
+            if not actor.can("exam_calls.manage") and actor.juror_id is not None:
+                own = s.scalars(
+                    select(EvaluationRow.status).where(
+                        EvaluationRow.recording_id == recording_id,
+                        EvaluationRow.juror_id == actor.juror_id,
+                    )
+                ).first()
+                if own != "valide":
+                    hide_other_jurors = actor.juror_id
+        if evaluation_id is not None:
+            access.check_evaluation_read(s, actor, _evaluation_row(s, evaluation_id))
+            query = query.where(AuditRow.evaluation_id == evaluation_id)
+        if session_id is not None:
+            row = s.get(ExamSessionRow, session_id)
+            if row is None:
+                raise StoreError(f"Session n° {session_id} introuvable.")
+            access.check_session_read(s, actor, row)
+            require(actor, "sessions.read_all")
+            query = query.where(AuditRow.session_id == session_id)
+        if recording_id is None and evaluation_id is None and session_id is None:
+            require(actor, "users.manage")
+        if actions is not None:
+            query = query.where(AuditRow.action.in_(list(actions)))
+        if hide_other_jurors is not None:
+            query = query.where(
+                (AuditRow.juror_id.is_(None)) | (AuditRow.juror_id == hide_other_jurors)
+            )
+        if limit is not None:
+            query = query.order_by(None).order_by(AuditRow.id.desc()).limit(limit)
         rows = list(s.scalars(query))
     if limit is not None:
         rows.reverse()
@@ -1413,20 +1669,22 @@ def audit_entries(
             before=r.before,
             after=r.after,
             note=r.note,
+            user_id=r.user_id,
+            session_id=r.session_id,
         )
         for r in rows
     ]
 
 
 # --------------------------------------------------------------------------- export
-def evaluation_export(db: Database, evaluation_id: int) -> dict[str, Any]:
-    """Everything the result sheet needs, as plain JSON-able data.
+def evaluation_export(db: Database, actor: User, evaluation_id: int) -> dict[str, Any]:
+    """Everything a juror's result sheet needs, as plain JSON-able data.
 
     Feed it to :func:`call_eval.report.build_result_sheet`.
     """
-    evaluation = get_evaluation(db, evaluation_id)
-    recording = get_recording(db, evaluation.recording_id)
-    analysis = get_analysis(db, evaluation.analysis_id) if evaluation.analysis_id else None
+    evaluation = get_evaluation(db, actor, evaluation_id)
+    recording = get_recording(db, actor, evaluation.recording_id)
+    analysis = get_analysis(db, actor, evaluation.analysis_id) if evaluation.analysis_id else None
     result = analysis.result if analysis else {}
     return {
         "candidate": {"id": recording.candidate_id, "name": recording.candidate_name},

@@ -1,17 +1,28 @@
-"""Helpers shared by the pages: navigation, the current juror, badges, messages."""
+"""Helpers shared by the pages: the signed-in user, the menu, navigation, badges, messages.
+
+Sign-in: the token returned by :func:`call_eval.store.sign_in` is kept in the session
+state and in a cookie (``call_eval_session``, SameSite=Strict, expiring with the
+session) so that a reload or a second tab stays signed in; the server resolves it on every
+run (:func:`call_eval.store.resolve_session`), so an expired, revoked or deactivated
+session stops at once. Signing out revokes the token and clears the cookie.
+"""
 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
 
 from call_eval import store
+from call_eval.auth import AccessDenied, User
 from call_eval.report import format_time
-from call_eval.store import Database, Juror
+from call_eval.store import Database
 from call_eval.ui import OPEN_ENV, resources
 
+COOKIE = "call_eval_session"
+TOKEN_KEY = "auth_token"
 STATE_BADGES = {
     "acquis": ":green-badge[Acquis]",
     "non_acquis": ":red-badge[Non acquis]",
@@ -38,20 +49,140 @@ def md_escape(text: Any) -> str:
     return out
 
 
+# --------------------------------------------------------------------------- sign-in
+def _cookie_token() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # no browser (tests, bare mode)
+        return None
+    return str(value) if value else None
+
+
+def signed_in_user(db: Database) -> User | None:
+    """The user of this browser session: its token (session state, then cookie), resolved
+    against the store on every run. An expired or revoked token signs the user out."""
+    token = st.session_state.get(TOKEN_KEY)
+    from_cookie = False
+    if not token and not st.session_state.get("_signed_out"):
+        token = _cookie_token()
+        from_cookie = token is not None
+    if not token:
+        return None
+    user = store.resolve_session(db, token)
+    if user is None:
+        st.session_state.pop(TOKEN_KEY, None)
+        st.session_state["_clear_cookie"] = True
+        if not from_cookie:
+            st.session_state["flash_warning"] = (
+                "Votre session a expiré (ou a été fermée) : reconnectez-vous."
+            )
+        return None
+    st.session_state[TOKEN_KEY] = token
+    return user
+
+
+def actor(db: Database) -> User:
+    """The signed-in user, for pages and widget callbacks (AccessDenied when signed out)."""
+    user = store.resolve_session(db, st.session_state.get(TOKEN_KEY))
+    if user is None:
+        raise AccessDenied("Session expirée : reconnectez-vous.")
+    return user
+
+
+def sign_in(db: Database, username: str, password: str) -> User:
+    signed = store.sign_in(db, username, password)
+    st.session_state[TOKEN_KEY] = signed.token
+    st.session_state.pop("_signed_out", None)
+    st.session_state.pop("_clear_cookie", None)
+    return signed.user
+
+
+def _sign_out(db: Database) -> None:
+    store.end_session(db, st.session_state.get(TOKEN_KEY))
+    keep = {"_signed_out": True, "_clear_cookie": True}
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state.update(keep)
+    st.session_state["flash_info"] = "Vous êtes déconnecté(e)."
+
+
+def _cookie_script(token: str | None, expires: datetime | None) -> None:
+    if token and expires is not None:
+        when = expires.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+        body = f"{COOKIE}={token}; path=/; expires={when}; SameSite=Strict"
+    else:
+        body = f"{COOKIE}=; path=/; max-age=0; SameSite=Strict"
+    st.html(
+        f"<script>document.cookie = {body!r};</script>",
+        unsafe_allow_javascript=True,
+        width="content",
+    )
+
+
+def sidebar(db: Database, user: User | None, specs: list[Any], pages: dict[str, Any]) -> None:
+    """The menu (the pages this user sees, by section), who is signed in, sign-out."""
+    with st.sidebar:
+        if user is None:
+            if st.session_state.pop("_clear_cookie", False) or _cookie_token():
+                _cookie_script(None, None)
+            return
+        st.markdown(
+            f"**{md_escape(user.display_name)}**  \n:small[:gray[{md_escape(user.roles_label)}]]"
+        )
+        section = None
+        for spec in specs:
+            if spec.section and spec.section != section:
+                section = spec.section
+                st.caption(section)
+            st.page_link(pages[spec.key], label=spec.title, icon=spec.icon)
+        st.divider()
+        st.button(
+            "Se déconnecter",
+            key="sign_out",
+            icon=":material/logout:",
+            on_click=_sign_out,
+            args=(db,),
+        )
+        token = st.session_state.get(TOKEN_KEY)
+        expires = store.session_expiry(db, token)
+        if expires is not None:
+            st.caption(
+                f"Session ouverte jusqu'à {expires.astimezone():%H:%M} ({expires.astimezone():%d/%m})."
+            )
+        _cookie_script(token, expires)
+
+
 # --------------------------------------------------------------------------- pages
 def _pages() -> dict[str, Any]:
     from call_eval.ui import navigation
 
-    return navigation.pages()
+    return navigation.page_objects()
+
+
+def _user() -> User | None:
+    return store.resolve_session(resources.database(), st.session_state.get(TOKEN_KEY))
+
+
+def can_open(page: str) -> bool:
+    from call_eval.ui import navigation
+
+    return page in {s.key for s in navigation.visible_pages(_user())}
 
 
 def goto(page: str, **params: Any) -> None:
-    """Switch page keeping the juror; ``params`` become query parameters."""
+    """Switch page; ``params`` become query parameters."""
+    if not can_open(page):
+        st.session_state["flash_error"] = "Cette page n'est pas ouverte à votre rôle."
+        st.rerun()
     query = {k: str(v) for k, v in params.items() if v is not None}
-    juror_id = st.session_state.get("juror_id")
-    if juror_id is not None:
-        query.setdefault("jure", str(juror_id))
     st.switch_page(_pages()[page], query_params=query)
+
+
+def goto_home() -> None:
+    """Switch to the signed-in user's landing page."""
+    from call_eval.ui import navigation
+
+    goto(navigation.home_key(_user()))
 
 
 def query_int(name: str) -> int | None:
@@ -73,106 +204,23 @@ def set_query(**params: Any) -> None:
             st.query_params[key] = text
 
 
-# --------------------------------------------------------------------------- juror
-def current_juror(db: Database) -> Juror | None:
-    """The juror of this browser session: URL, then session, then the last active one."""
-    juror_id = query_int("jure") or st.session_state.get("juror_id")
-    juror = None
-    if juror_id is not None:
-        try:
-            juror = store.get_juror(db, int(juror_id))
-        except store.StoreError:
-            juror = None
-    if juror is None and "juror_id" not in st.session_state:
-        juror = store.last_active_juror(db)
-        if juror is None:
-            jurors = store.list_jurors(db)
-            juror = jurors[0] if len(jurors) == 1 else None
-    remember_juror(juror)
-    return juror
-
-
-def remember_juror(juror: Juror | None) -> None:
-    st.session_state["juror_id"] = juror.id if juror else None
-    set_query(jure=juror.id if juror else None)
-
-
-def _on_juror_select() -> None:
-    juror_id = st.session_state.get("sidebar_juror")
-    st.session_state["juror_id"] = juror_id
-    set_query(jure=juror_id)
-
-
-def _on_juror_add(db: Database) -> None:
-    name = st.session_state.get("sidebar_new_juror", "")
-    try:
-        juror = store.get_or_create_juror(db, name)
-    except store.StoreError as exc:
-        st.session_state["sidebar_juror_error"] = str(exc)
-        return
-    st.session_state["juror_id"] = juror.id
-    st.session_state["sidebar_juror"] = juror.id
-    st.session_state["sidebar_new_juror"] = ""
-    set_query(jure=juror.id)
-
-
-def juror_sidebar(db: Database) -> Juror | None:
-    """Who is marking: choose or add a juror (sign-in comes with session management)."""
-    juror = current_juror(db)
-    jurors = store.list_jurors(db)
-    with st.sidebar:
-        st.markdown("**Juré**")
-        if jurors:
-            ids = [j.id for j in jurors]
-            names = {j.id: j.name for j in jurors}
-            if st.session_state.get("sidebar_juror") != (juror.id if juror else None):
-                st.session_state["sidebar_juror"] = juror.id if juror else None
-            st.selectbox(
-                "Vous êtes",
-                options=ids,
-                format_func=lambda i: names.get(i, f"Juré {i}"),
-                key="sidebar_juror",
-                index=None,
-                placeholder="Choisissez votre nom",
-                on_change=_on_juror_select,
-            )
-        with st.expander("Ajouter un juré"):
-            st.text_input("Nom du juré", key="sidebar_new_juror", placeholder="Prénom Nom")
-            st.button("Ajouter", key="sidebar_add_juror", on_click=_on_juror_add, args=(db,))
-            error = st.session_state.pop("sidebar_juror_error", None)
-            if error:
-                st.error(error)
-    return juror
-
-
-def ask_juror(db: Database) -> Juror | None:
-    """Inline prompt on a page that needs a juror and has none."""
-    st.info("Indiquez votre nom de juré : vos coches et commentaires seront enregistrés à ce nom.")
-    with st.form("ask_juror", border=False, width=460):
-        name = st.text_input("Votre nom (juré)", placeholder="Prénom Nom", key="ask_juror_name")
-        if st.form_submit_button("Commencer", type="primary"):
-            try:
-                juror = store.get_or_create_juror(db, name)
-            except store.StoreError as exc:
-                st.error(str(exc))
-                return None
-            remember_juror(juror)
-            st.rerun()
-    return None
+def denied(message: str) -> None:
+    st.error(message, icon=":material/block:")
 
 
 # --------------------------------------------------------------------------- open target
-def open_target_on_start(db: Database) -> None:
-    """With CALL_EVAL_OPEN set, the first session of the server lands on that review."""
+def open_target_on_start(db: Database, user: User) -> None:
+    """With CALL_EVAL_OPEN set, the first signed-in session lands on that call's review."""
     target = os.environ.get(OPEN_ENV, "").strip()
-    if not target or "appel" in st.query_params:
+    if not target or "appel" in st.query_params or user.juror_id is None:
         return
     if not resources.take_open_target(target, db):
         return
-    recording = store.find_recording(db, target)
+    recording = store.find_recording(db, user, target)
     if recording is None:
         st.session_state["flash_warning"] = (
-            f"Appel « {target} » introuvable (variable {OPEN_ENV}) : choisissez-le dans la liste."
+            f"Appel « {target} » introuvable parmi vos appels (variable {OPEN_ENV}) : "
+            "choisissez-le dans la liste."
         )
         return
     goto("revue", appel=recording.id)

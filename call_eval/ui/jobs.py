@@ -23,16 +23,7 @@ from call_eval.errors import CallEvalError
 
 log = logging.getLogger(__name__)
 
-# Stage names the pipeline reports (call_eval.pipeline.STAGES), in order.
-STAGES = (
-    "chargement",
-    "transcription",
-    "diarisation",
-    "rôles",
-    "mesures audio",
-    "détecteurs",
-    "notation",
-)
+
 STAGE_LABELS = {
     "en attente": "En attente d'un créneau d'analyse",
     "chargement": "Chargement de l'enregistrement",

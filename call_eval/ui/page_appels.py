@@ -1,4 +1,10 @@
-"""Page « Appels »: the recordings, the upload of a new call, analyses in progress."""
+"""Page « Appels »: the recordings the user may see, the upload of a new exam call
+(managers), analyses in progress.
+
+A juror sees the calls of the candidates of their sessions, with their own status and score,
+and opens the review; a manager sees every exam call, uploads, analyses and sees which
+session each call is attached to.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from call_eval import store
+from call_eval.auth import User
 from call_eval.errors import CallEvalError
 from call_eval.report import format_date, format_duration
 from call_eval.store import CallListing, Database
@@ -19,15 +26,26 @@ from call_eval.ui.uploads import accepted_extensions, check_upload, parse_script
 
 def render() -> None:
     db = resources.database()
+    user = common.actor(db)
     jobs = resources.jobs(db)
-    juror_id = st.session_state.get("juror_id")
     st.title("Appels")
     common.flash()
-    _jobs_panel(db, jobs)
-    listings = store.list_recordings(db, juror_id=juror_id)
-    with st.expander("Déposer un nouvel appel", expanded=not listings, icon=":material/upload:"):
-        _upload_form(db, jobs)
-    _recordings_table(db, jobs, listings)
+    manages = user.can("exam_calls.manage")
+    if manages:
+        _jobs_panel(db, jobs)
+    listings = store.list_recordings(db, user, purpose=store.EXAM)
+    if manages:
+        with st.expander(
+            "Déposer un nouvel appel", expanded=not listings, icon=":material/upload:"
+        ):
+            _upload_form(db, jobs, user)
+    elif not listings:
+        st.info(
+            "Aucun appel à noter pour l'instant : le responsable de session rattache les "
+            "appels des candidats aux sessions dont vous êtes juré."
+        )
+        return
+    _recordings_table(db, jobs, listings, user)
 
 
 # --------------------------------------------------------------------------- upload
@@ -37,8 +55,17 @@ def _analysis_options(questions: tuple[str, ...], crm_note: str | None) -> Any:
     return AnalysisOptions(script_questions=questions, crm_note=crm_note or None)
 
 
-def start_analysis(db: Database, jobs: JobManager, recording: store.Recording) -> str:
-    """Reuse a stored analysis with the same key, or queue a new one. Returns a message."""
+def start_analysis(db: Database, jobs: JobManager, recording: store.Recording, user: User) -> str:
+    """Reuse a stored analysis with the same key, or queue a new one. Returns a message.
+
+    Only who manages the recording may start it (the queue then stores the result as the
+    local process, in the user's name)."""
+    from call_eval.auth import AccessDenied
+
+    if not user.can("exam_calls.manage") and recording.owner_user_id != user.id:
+        raise AccessDenied(
+            "Seuls un responsable de session ou un administrateur lancent une analyse."
+        )
     path = store.recording_file(db, recording)
     if path is None:
         raise store.StoreError(
@@ -62,22 +89,12 @@ def start_analysis(db: Database, jobs: JobManager, recording: store.Recording) -
         options=options,
         cache_key=key,
         label=label,
-        actor=_actor(db),
+        actor=f"{user.display_name} (analyse)",
     )
     return "Analyse lancée : suivez sa progression ci-dessus. Vous pouvez continuer à travailler."
 
 
-def _actor(db: Database) -> str:
-    juror_id = st.session_state.get("juror_id")
-    if juror_id is None:
-        return "app"
-    try:
-        return store.get_juror(db, int(juror_id)).name
-    except store.StoreError:
-        return "app"
-
-
-def _upload_form(db: Database, jobs: JobManager) -> None:
+def _upload_form(db: Database, jobs: JobManager, user: User) -> None:
     formats = ", ".join(accepted_extensions())
     with st.form("upload", clear_on_submit=False, border=False):
         candidate = st.text_input("Candidat (prénom et nom)", key="upload_candidate")
@@ -108,7 +125,7 @@ def _upload_form(db: Database, jobs: JobManager) -> None:
         st.error("Choisissez d'abord le fichier de l'appel (audio ou transcription JSON).")
         return
     try:
-        message = _accept_upload(db, jobs, candidate, upload, script, crm_note)
+        message = _accept_upload(db, jobs, user, candidate, upload, script, crm_note)
     except CallEvalError as exc:
         st.error(str(exc), icon=":material/error:")
         return
@@ -119,6 +136,7 @@ def _upload_form(db: Database, jobs: JobManager) -> None:
 def _accept_upload(
     db: Database,
     jobs: JobManager,
+    user: User,
     candidate: str,
     upload: Any,
     script: Any,
@@ -146,11 +164,11 @@ def _accept_upload(
             duration=check.duration,
             format=check.format,
             input_kind=check.kind,
-            actor=_actor(db),
+            actor=user,
         )
     finally:
         temp.unlink(missing_ok=True)
-    return start_analysis(db, jobs, recording)
+    return start_analysis(db, jobs, recording, user)
 
 
 # --------------------------------------------------------------------------- jobs
@@ -208,8 +226,10 @@ def _score_text(item: CallListing) -> str:
     return "—"
 
 
-def _recordings_table(db: Database, jobs: JobManager, listings: list[CallListing]) -> None:
-    st.subheader("Appels enregistrés")
+def _recordings_table(
+    db: Database, jobs: JobManager, listings: list[CallListing], user: User
+) -> None:
+    st.subheader("Appels enregistrés" if user.can("exam_calls.manage") else "Appels à noter")
     if not listings:
         st.info("Aucun appel pour l'instant : déposez un enregistrement ci-dessus.")
         return
@@ -234,6 +254,9 @@ def _recordings_table(db: Database, jobs: JobManager, listings: list[CallListing
             or needle in item.recording.filename.lower()
         )
     ]
+    assignments = store.recording_assignments(db, user)
+    scorer = user.juror_id is not None and "juror" in user.roles
+    manages = user.can("exam_calls.manage")
     widths = [2.6, 1.1, 0.9, 1.5, 1.3, 1.6]
     header = st.columns(widths)
     for col, title in zip(
@@ -243,11 +266,17 @@ def _recordings_table(db: Database, jobs: JobManager, listings: list[CallListing
     for item in rows:
         rec = item.recording
         job = jobs.for_recording(rec.id)
+        assigned = assignments.get(rec.id)
         with st.container(border=True, key=f"call-{rec.id}"):
             cols = st.columns(widths, vertical_alignment="center")
+            where = (
+                f":gray[:material/event: {common.md_escape(assigned.session_label)}]"
+                if assigned
+                else ":orange[Non rattaché à une session]"
+            )
             cols[0].markdown(
                 f"**{common.md_escape(rec.candidate_name or 'Candidat non renseigné')}**  \n"
-                f":gray[{common.md_escape(rec.filename)}]"
+                f":gray[{common.md_escape(rec.filename)}]  \n{where}"
             )
             cols[1].write(format_date(rec.created_at))
             cols[2].write(format_duration(rec.duration) if rec.duration else "—")
@@ -257,7 +286,7 @@ def _recordings_table(db: Database, jobs: JobManager, listings: list[CallListing
                 cols[3].markdown(common.STATUS_BADGES.get(item.status, item.status))
             cols[4].write(_score_text(item))
             with cols[5]:
-                if item.analysis_id is not None:
+                if item.analysis_id is not None and scorer and assigned is not None:
                     if st.button(
                         "Ouvrir la revue",
                         key=f"review-{rec.id}",
@@ -265,11 +294,23 @@ def _recordings_table(db: Database, jobs: JobManager, listings: list[CallListing
                         icon=":material/fact_check:",
                     ):
                         common.goto("revue", appel=rec.id)
-                elif job is None or not job.active:
+                elif item.analysis_id is None and manages and (job is None or not job.active):
                     label = "Relancer l'analyse" if job and job.status == "failed" else "Analyser"
                     if st.button(label, key=f"analyse-{rec.id}", icon=":material/play_arrow:"):
                         try:
-                            st.session_state["flash_success"] = start_analysis(db, jobs, rec)
+                            st.session_state["flash_success"] = start_analysis(
+                                db, jobs, rec, common.actor(db)
+                            )
                         except CallEvalError as exc:
                             st.session_state["flash_error"] = str(exc)
                         st.rerun()
+                elif (
+                    manages
+                    and assigned is not None
+                    and st.button(
+                        "Voir la session",
+                        key=f"session-{rec.id}",
+                        icon=":material/event_available:",
+                    )
+                ):
+                    common.goto("sessions", session=assigned.session_id)

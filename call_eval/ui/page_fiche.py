@@ -1,4 +1,10 @@
-"""Page « Fiche de résultat »: the individual result sheet (preview, PDF, JSON, Markdown)."""
+"""Page « Fiche de résultat »: a juror's result sheet (preview, PDF, JSON, Markdown).
+
+A juror sees their own grid's sheet (and their fellow jurors' once theirs is validated);
+managers see every juror's. The official sheet — the jury's final ticks and decision,
+every juror's signature block — comes from the deliberation (page « Délibération ») and
+the session's documents.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,22 @@ import json
 import streamlit as st
 
 from call_eval import report, store
+from call_eval.auth import User
 from call_eval.store import Database, Evaluation
 from call_eval.ui import common, resources
 
 
 def render() -> None:
     db = resources.database()
+    user = common.actor(db)
     st.title("Fiche de résultat")
     common.flash()
     recording_id = common.query_int("appel") or st.session_state.get("recording_id")
-    evaluated = [item for item in store.list_recordings(db) if item.evaluation_id is not None]
+    evaluated = [
+        item
+        for item in store.list_recordings(db, user, purpose=store.EXAM)
+        if item.evaluation_id is not None
+    ]
     if not evaluated:
         st.info(
             "Aucune évaluation pour l'instant : ouvrez la revue d'un appel et cochez la grille."
@@ -37,20 +49,30 @@ def render() -> None:
     if choice != recording_id:
         st.session_state["recording_id"] = choice
     common.set_query(appel=choice)
-    evaluations = store.list_evaluations(db, choice)
-    evaluation = _pick_evaluation(evaluations)
+    assigned = store.recording_assignments(db, user).get(choice)
+    if assigned is not None and assigned.decided:
+        cols = st.columns([3, 1], vertical_alignment="center")
+        cols[0].info(
+            "Le jury a délibéré pour ce candidat : la fiche officielle (coches finales du "
+            "jury, décision, signatures) est sur la page « Délibération ».",
+            icon=":material/gavel:",
+        )
+        if cols[1].button("Fiche officielle", key="to_official", icon=":material/gavel:"):
+            common.goto("deliberation", candidat=assigned.session_candidate_id)
+    evaluations = store.list_evaluations(db, user, choice)
+    evaluation = _pick_evaluation(evaluations, user)
     if evaluation is None:
         return
-    _sheet(db, evaluation)
+    _sheet(db, user, evaluation)
 
 
-def _pick_evaluation(evaluations: list[Evaluation]) -> Evaluation | None:
+def _pick_evaluation(evaluations: list[Evaluation], user: User) -> Evaluation | None:
     if not evaluations:
-        st.info("Aucun juré n'a encore ouvert cet appel.")
+        st.info("Aucune grille de juré à afficher pour cet appel.")
         return None
     if len(evaluations) == 1:
         return evaluations[0]
-    juror_id = st.session_state.get("juror_id")
+    juror_id = user.juror_id
     ids = [e.id for e in evaluations]
     default = next((i for i, e in enumerate(evaluations) if e.juror_id == juror_id), 0)
     by_id = {e.id: e for e in evaluations}
@@ -63,8 +85,8 @@ def _pick_evaluation(evaluations: list[Evaluation]) -> Evaluation | None:
     return by_id[chosen]
 
 
-def _sheet(db: Database, evaluation: Evaluation) -> None:
-    sheet = report.build_result_sheet(store.evaluation_export(db, evaluation.id))
+def _sheet(db: Database, user: User, evaluation: Evaluation) -> None:
+    sheet = report.build_result_sheet(store.evaluation_export(db, user, evaluation.id))
     total = sheet["total"]
     if not sheet["validated"]:
         st.warning(

@@ -14,6 +14,8 @@ from typing import Any
 import streamlit as st
 
 from call_eval import store
+from call_eval.auth import User
+from call_eval.errors import CallEvalError
 from call_eval.report import (
     FEATURE_GROUPS,
     feature_band,
@@ -72,48 +74,51 @@ CSS = """
 
 def render() -> None:
     db = resources.database()
+    user = common.actor(db)
     common.flash()
     recording_id = common.query_int("appel") or st.session_state.get("recording_id")
     if recording_id is None:
         st.title("Revue d'un appel")
-        _choose_recording(db)
+        _choose_recording(db, user)
         return
     try:
-        recording = store.get_recording(db, recording_id)
-    except store.StoreError as exc:
+        recording = store.get_recording(db, user, recording_id)
+    except CallEvalError as exc:
+        st.session_state.pop("recording_id", None)
+        common.set_query(appel=None)
         st.title("Revue d'un appel")
-        st.error(str(exc))
-        _choose_recording(db)
+        common.denied(str(exc))
+        _choose_recording(db, user)
         return
     st.session_state["recording_id"] = recording.id
     common.set_query(appel=recording.id)
 
-    juror = common.current_juror(db)
-    if juror is None:
+    try:
+        evaluation = store.find_evaluation(db, user, recording.id)
+        if evaluation is None:
+            if store.latest_analysis_id(db, user, recording.id) is None:
+                _title(recording)
+                _not_analysed(db, recording)
+                return
+            evaluation = store.open_evaluation(db, user, recording.id)
+    except CallEvalError as exc:
         _title(recording)
-        common.ask_juror(db)
+        common.denied(str(exc))
         return
-    evaluation = store.find_evaluation(db, recording.id, juror.id)
-    if evaluation is None:
-        if store.latest_analysis_id(db, recording.id) is None:
-            _title(recording)
-            _not_analysed(db, recording)
-            return
-        evaluation = store.open_evaluation(db, recording.id, juror.id)
     if evaluation.analysis_id is None:
         _title(recording)
         st.error("L'analyse de cet appel a été supprimée : relancez-la depuis la page « Appels ».")
         return
-    analysis = resources.analysis_result(db, evaluation.analysis_id)
+    analysis = resources.analysis_result(db, user, evaluation.analysis_id)
 
     st.html(CSS)
     _header(recording, analysis)
     left, right = st.columns([0.56, 0.44], gap="medium")
     with right, st.container(key="review-side"):
         _player(db, recording, analysis)
-        _side_tabs(db, recording, analysis)
+        _side_tabs(db, user, recording, analysis)
     with left:
-        _grid(db, evaluation.id, juror.id, recording.crm_note)
+        _grid(db, evaluation.id, recording.crm_note)
 
 
 # --------------------------------------------------------------------------- header
@@ -172,10 +177,14 @@ def _speaker_label(speaker: Any) -> str:
     return SPEAKER_LABELS.get(str(speaker), common.md_escape(speaker))
 
 
-def _choose_recording(db: Database) -> None:
-    listings = [item for item in store.list_recordings(db) if item.analysis_id is not None]
+def _choose_recording(db: Database, user: User) -> None:
+    listings = [
+        item
+        for item in store.list_recordings(db, user, purpose=store.EXAM)
+        if item.analysis_id is not None
+    ]
     if not listings:
-        st.info("Aucun appel analysé : déposez un enregistrement depuis la page « Appels ».")
+        st.info("Aucun appel analysé à noter dans vos sessions pour l'instant.")
         if st.button("Aller à la page Appels"):
             common.goto("appels")
         return
@@ -254,7 +263,7 @@ def _player(db: Database, recording: Recording, analysis: dict[str, Any]) -> Non
 
 
 # --------------------------------------------------------------------------- side tabs
-def _side_tabs(db: Database, recording: Recording, analysis: dict[str, Any]) -> None:
+def _side_tabs(db: Database, user: User, recording: Recording, analysis: dict[str, Any]) -> None:
     tabs = st.tabs(
         ["Transcription", "Chronologie et mesures", "Script et note CRM", "Journal"],
         key="review_tab",
@@ -271,7 +280,7 @@ def _side_tabs(db: Database, recording: Recording, analysis: dict[str, Any]) -> 
             _script_and_note(recording)
     with tabs[3]:
         if tabs[3].open:
-            _journal(db, recording)
+            _journal(db, user, recording)
 
 
 @st.fragment
@@ -444,8 +453,8 @@ ACTION_LABELS = {
 }
 
 
-def _journal(db: Database, recording: Recording) -> None:
-    entries = store.audit_entries(db, recording_id=recording.id, limit=60)
+def _journal(db: Database, user: User, recording: Recording) -> None:
+    entries = store.audit_entries(db, user, recording_id=recording.id, limit=60)
     if not entries:
         st.caption("Aucune modification enregistrée.")
         return
@@ -485,44 +494,43 @@ def _sync(key: str, db_value: Any) -> None:
     st.session_state[seen_key] = db_value
 
 
-def _on_tick(db: Database, evaluation_id: int, criterion_id: str, key: str, juror_id: int) -> None:
+def _on_tick(db: Database, evaluation_id: int, criterion_id: str, key: str) -> None:
     try:
-        store.set_tick(
-            db, evaluation_id, criterion_id, st.session_state.get(key), juror_id=juror_id
-        )
-    except store.StoreError as exc:
+        store.set_tick(db, common.actor(db), evaluation_id, criterion_id, st.session_state.get(key))
+    except CallEvalError as exc:
         st.session_state["flash_error"] = str(exc)
         st.session_state[key] = st.session_state.get(f"_db:{key}")
 
 
-def _on_comment(
-    db: Database, evaluation_id: int, criterion_id: str, key: str, juror_id: int
-) -> None:
+def _on_comment(db: Database, evaluation_id: int, criterion_id: str, key: str) -> None:
     try:
         store.set_comment(
-            db, evaluation_id, criterion_id, st.session_state.get(key) or "", juror_id=juror_id
+            db, common.actor(db), evaluation_id, criterion_id, st.session_state.get(key) or ""
         )
-    except store.StoreError as exc:
+    except CallEvalError as exc:
         st.session_state["flash_error"] = str(exc)
         st.session_state[key] = st.session_state.get(f"_db:{key}")
 
 
 @st.fragment
-def _grid(db: Database, evaluation_id: int, juror_id: int, crm_note: str | None) -> None:
+def _grid(db: Database, evaluation_id: int, crm_note: str | None) -> None:
     if st.session_state.get("seek_pending"):
         st.rerun(scope="app")
-    evaluation = store.get_evaluation(db, evaluation_id)
+    user = common.actor(db)
+    evaluation = store.get_evaluation(db, user, evaluation_id)
     analysis = (
-        resources.analysis_result(db, evaluation.analysis_id) if evaluation.analysis_id else {}
+        resources.analysis_result(db, user, evaluation.analysis_id)
+        if evaluation.analysis_id
+        else {}
     )
     details = {str(c.get("id")): c for c in analysis.get("criteria") or []}
     common.flash()
-    _score_panel(db, evaluation, juror_id)
+    _score_panel(db, user, evaluation)
     for mark in evaluation.marks:
-        _criterion(db, evaluation, mark, details.get(mark.criterion_id, {}), juror_id, crm_note)
+        _criterion(db, evaluation, mark, details.get(mark.criterion_id, {}), crm_note)
 
 
-def _score_panel(db: Database, evaluation: Evaluation, juror_id: int) -> None:
+def _score_panel(db: Database, user: User, evaluation: Evaluation) -> None:
     score = evaluation.score
     with st.container(border=True, key="score-panel"):
         cols = st.columns(4)
@@ -537,13 +545,15 @@ def _score_panel(db: Database, evaluation: Evaluation, juror_id: int) -> None:
         if score.complete:
             if score.passed:
                 st.markdown(
-                    f":green[**Certifié** : {score.acquis} critères acquis sur {score.total} "
-                    f"(au moins {score.needed}).]"
+                    f":green[Votre grille : **certifié** — {score.acquis} critères acquis sur "
+                    f"{score.total} (au moins {score.needed}).] :gray[La décision revient au jury "
+                    "en délibération.]"
                 )
             else:
                 st.markdown(
-                    f":red[**Non certifié** : {score.acquis} critères acquis sur {score.total}, "
-                    f"il en faut {score.needed}.]"
+                    f":red[Votre grille : **non certifié** — {score.acquis} critères acquis sur "
+                    f"{score.total}, il en faut {score.needed}.] :gray[La décision revient au "
+                    "jury en délibération.]"
                 )
         else:
             text = (
@@ -569,10 +579,20 @@ def _score_panel(db: Database, evaluation: Evaluation, juror_id: int) -> None:
                     key="unlock",
                     icon=":material/lock_open:",
                     on_click=_on_unlock,
-                    args=(db, evaluation.id, juror_id),
+                    args=(db, evaluation.id),
                 )
-            if st.button("Voir la fiche de résultat", key="to_sheet", type="primary",
-                         icon=":material/description:"):  # fmt: skip
+            actions = st.container(horizontal=True)
+            assigned = store.recording_assignments(db, user).get(evaluation.recording_id)
+            if assigned is not None and actions.button(
+                "Délibération du jury",
+                key="to_deliberation",
+                type="primary",
+                icon=":material/gavel:",
+                help="Voir où les jurés divergent et arrêter les coches finales.",
+            ):
+                common.goto("deliberation", candidat=assigned.session_candidate_id)
+            if actions.button("Voir la fiche de résultat", key="to_sheet",
+                              icon=":material/description:"):  # fmt: skip
                 common.goto("fiche", appel=evaluation.recording_id)
             return
         suggestable = [
@@ -589,7 +609,7 @@ def _score_panel(db: Database, evaluation: Evaluation, juror_id: int) -> None:
             help="Coche les critères encore vides selon la suggestion (acquis / non acquis). "
             "Les critères « à vérifier » et ceux notés par le jury restent à cocher.",
             on_click=_on_accept,
-            args=(db, evaluation.id, juror_id),
+            args=(db, evaluation.id),
         )
         actions.button(
             "Valider l'évaluation",
@@ -601,14 +621,14 @@ def _score_panel(db: Database, evaluation: Evaluation, juror_id: int) -> None:
             if score.complete
             else "Cochez d'abord tous les critères (acquis ou non acquis).",
             on_click=_on_validate,
-            args=(db, evaluation.id, juror_id),
+            args=(db, evaluation.id),
         )
 
 
-def _on_accept(db: Database, evaluation_id: int, juror_id: int) -> None:
+def _on_accept(db: Database, evaluation_id: int) -> None:
     try:
-        ticked = store.accept_suggestions(db, evaluation_id, juror_id=juror_id)
-    except store.StoreError as exc:
+        ticked = store.accept_suggestions(db, common.actor(db), evaluation_id)
+    except CallEvalError as exc:
         st.session_state["flash_error"] = str(exc)
     else:
         st.session_state["flash_info"] = (
@@ -618,20 +638,20 @@ def _on_accept(db: Database, evaluation_id: int, juror_id: int) -> None:
         )
 
 
-def _on_validate(db: Database, evaluation_id: int, juror_id: int) -> None:
+def _on_validate(db: Database, evaluation_id: int) -> None:
     try:
-        store.validate_evaluation(db, evaluation_id, juror_id=juror_id)
-    except store.StoreError as exc:
+        store.validate_evaluation(db, common.actor(db), evaluation_id)
+    except CallEvalError as exc:
         st.session_state["flash_error"] = str(exc)
     else:
         st.session_state["flash_success"] = "Évaluation validée et verrouillée."
 
 
-def _on_unlock(db: Database, evaluation_id: int, juror_id: int) -> None:
+def _on_unlock(db: Database, evaluation_id: int) -> None:
     reason = st.session_state.get(f"unlock-reason-{evaluation_id}", "")
     try:
-        store.unlock_evaluation(db, evaluation_id, juror_id=juror_id, reason=reason)
-    except store.StoreError as exc:
+        store.unlock_evaluation(db, common.actor(db), evaluation_id, reason)
+    except CallEvalError as exc:
         st.session_state["flash_error"] = str(exc)
     else:
         st.session_state[f"unlock-reason-{evaluation_id}"] = ""
@@ -651,7 +671,6 @@ def _criterion(
     evaluation: Evaluation,
     mark: Mark,
     detail: dict[str, Any],
-    juror_id: int,
     crm_note: str | None,
 ) -> None:
     cid = mark.criterion_id
@@ -712,14 +731,14 @@ def _criterion(
                     format_func=common.TICK_LABELS.get,
                     key=tick_key,
                     on_change=_on_tick,
-                    args=(db, evaluation.id, cid, tick_key, juror_id),
+                    args=(db, evaluation.id, cid, tick_key),
                     label_visibility="collapsed",
                 )
                 st.text_input(
                     f"Commentaire ({cid})",
                     key=comment_key,
                     on_change=_on_comment,
-                    args=(db, evaluation.id, cid, comment_key, juror_id),
+                    args=(db, evaluation.id, cid, comment_key),
                     placeholder="Commentaire (facultatif)",
                     label_visibility="collapsed",
                 )

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from call_eval import store
+from call_eval.auth import SYSTEM, User
 from call_eval.store import Database
 from call_eval.ui.jobs import JobManager
 
@@ -36,14 +37,16 @@ def jobs(db: Database) -> JobManager:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _analysis_result(_db: Database, url: str, analysis_id: int) -> dict[str, Any]:
-    return store.get_analysis(_db, analysis_id).result
+    return store.get_analysis(_db, SYSTEM, analysis_id).result  # access checked by the caller
 
 
-def analysis_result(db: Database, analysis_id: int) -> dict[str, Any]:
-    """A stored analysis' JSON, parsed once per process (analyses never change).
+def analysis_result(db: Database, actor: User, analysis_id: int) -> dict[str, Any]:
+    """A stored analysis' JSON, parsed once per process (analyses never change), after
+    checking that ``actor`` may read it.
 
     Treat it as read-only: the same dict is shared by every session.
     """
+    store.check_analysis_access(db, actor, analysis_id)
     return _analysis_result(db, db.url, analysis_id)
 
 
