@@ -1378,34 +1378,7 @@ def set_tick(
         raise StoreError(
             f"Coche invalide « {tick} » : valeurs possibles acquis, non_acquis (ou vide)."
         )
-    with db.session() as s:
-        row = _writable_row(s, actor, evaluation_id)
-        item = _item_row(s, row, criterion_id)
-        if item.tick == tick:
-            return _mark(item)
-        before = item.tick
-        now = utcnow()
-        item.tick = tick
-        item.updated_at = now
-        item.updated_by = row.juror_id
-        row.updated_at = now
-        if row.status == "analyse":
-            row.status = "en_revue"
-        _audit(
-            s,
-            actor=actor,
-            action="item.tick",
-            entity="evaluation_item",
-            entity_id=item.id,
-            juror_id=row.juror_id,
-            recording_id=row.recording_id,
-            evaluation_id=row.id,
-            criterion_id=criterion_id,
-            before={"tick": before},
-            after={"tick": tick, "suggested": item.suggested},
-        )
-        s.commit()
-        return _mark(item)
+    return _update_item(db, actor, evaluation_id, criterion_id, "tick", tick)
 
 
 def set_comment(
@@ -1414,31 +1387,41 @@ def set_comment(
     text = (comment or "").strip()
     if len(text) > 4000:
         raise StoreError("Commentaire trop long : 4000 caractères au plus.")
+    return _update_item(db, actor, evaluation_id, criterion_id, "comment", text)
+
+
+def _update_item(
+    db: Database, actor: User, evaluation_id: int, criterion_id: str, field: str, value: str | None
+) -> Mark:
+    """Set one field (``tick`` or ``comment``) of a criterion, audit it, commit at once."""
     with db.session() as s:
         row = _writable_row(s, actor, evaluation_id)
         item = _item_row(s, row, criterion_id)
-        if (item.comment or "") == text:
+        before = getattr(item, field)
+        if (before or None) == (value or None):
             return _mark(item)
-        before = item.comment
         now = utcnow()
-        item.comment = text
+        setattr(item, field, value)
         item.updated_at = now
         item.updated_by = row.juror_id
         row.updated_at = now
         if row.status == "analyse":
             row.status = "en_revue"
+        after: dict[str, Any] = {field: value}
+        if field == "tick":
+            after["suggested"] = item.suggested
         _audit(
             s,
             actor=actor,
-            action="item.comment",
+            action=f"item.{field}",
             entity="evaluation_item",
             entity_id=item.id,
             juror_id=row.juror_id,
             recording_id=row.recording_id,
             evaluation_id=row.id,
             criterion_id=criterion_id,
-            before={"comment": before},
-            after={"comment": text},
+            before={field: before},
+            after=after,
         )
         s.commit()
         return _mark(item)
