@@ -521,49 +521,17 @@ def _sections(criteria: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[Map
 
 def result_sheet_pdf(sheet: Mapping[str, Any]) -> bytes:
     """Render the result sheet (from :func:`build_result_sheet`) as an A4 PDF."""
-    from fpdf import FPDF
     from fpdf.enums import XPos, YPos
-
-    regular = FONTS_DIR / "DejaVuSans.ttf"
-    bold = FONTS_DIR / "DejaVuSans-Bold.ttf"
 
     call = sheet.get("call") or {}
     footer_text = f"Appel {call.get('id') or '?'} — fiche générée le {format_datetime(sheet.get('generated_at'))}"
 
-    class Sheet(FPDF):
-        def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font("DejaVu", "", 7.5)
-            self.set_text_color(110, 110, 110)
-            self.cell(0, 5, footer_text, align="L")
-            self.set_x(self.l_margin)
-            self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="R")
-            self.set_text_color(0, 0, 0)
-
-    pdf = Sheet(orientation="P", unit="mm", format="A4")
-    pdf.set_title(f"Fiche individuelle de résultat — {sheet.get('candidate') or 'candidat'}")
-    pdf.set_author("call_eval")
-    pdf.set_creator("call_eval")
-    pdf.add_font("DejaVu", "", str(regular))
-    pdf.add_font("DejaVu", "B", str(bold))
-    pdf.set_margins(15, 14, 15)
-    pdf.set_auto_page_break(True, margin=16)
-    pdf.add_page()
-    width = pdf.w - pdf.l_margin - pdf.r_margin
-
-    pdf.set_font("DejaVu", "B", 16)
-    pdf.cell(width, 9, "Fiche individuelle de résultat", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("DejaVu", "", 9.5)
-    pdf.set_text_color(60, 60, 60)
-    pdf.multi_cell(
-        width,
-        5,
+    pdf, width = _new_document(
+        f"Fiche individuelle de résultat — {sheet.get('candidate') or 'candidat'}",
+        "Fiche individuelle de résultat",
         str(sheet.get("certification") or CERTIFICATION),
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
+        footer_text,
     )
-    pdf.set_text_color(0, 0, 0)
-    pdf.ln(2)
 
     official = bool(sheet.get("official"))
     if not sheet.get("validated") or sheet.get("annulled"):
@@ -878,7 +846,6 @@ def _candidate_result(c: Mapping[str, Any]) -> str:
 
 def session_minutes_pdf(minutes: Mapping[str, Any]) -> bytes:
     """Render the session minutes (from :func:`build_session_minutes`) as an A4 PDF."""
-    from fpdf import FPDF
     from fpdf.enums import XPos, YPos
 
     session = minutes.get("session") or {}
@@ -887,40 +854,12 @@ def session_minutes_pdf(minutes: Mapping[str, Any]) -> bytes:
         f" — généré le {format_datetime(minutes.get('generated_at'))}"
     )
 
-    class Minutes(FPDF):
-        def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font("DejaVu", "", 7.5)
-            self.set_text_color(110, 110, 110)
-            self.cell(0, 5, footer_text, align="L")
-            self.set_x(self.l_margin)
-            self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="R")
-            self.set_text_color(0, 0, 0)
-
-    pdf = Minutes(orientation="P", unit="mm", format="A4")
-    pdf.set_title(f"Procès-verbal de session — {_iso_day(session.get('date'))}")
-    pdf.set_author("call_eval")
-    pdf.set_creator("call_eval")
-    pdf.add_font("DejaVu", "", str(FONTS_DIR / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS_DIR / "DejaVuSans-Bold.ttf"))
-    pdf.set_margins(15, 14, 15)
-    pdf.set_auto_page_break(True, margin=16)
-    pdf.add_page()
-    width = pdf.w - pdf.l_margin - pdf.r_margin
-
-    pdf.set_font("DejaVu", "B", 16)
-    pdf.cell(width, 9, "Procès-verbal de session d'examen", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("DejaVu", "", 9.5)
-    pdf.set_text_color(60, 60, 60)
-    pdf.multi_cell(
-        width,
-        5,
+    pdf, width = _new_document(
+        f"Procès-verbal de session — {_iso_day(session.get('date'))}",
+        "Procès-verbal de session d'examen",
         str(minutes.get("certification") or CERTIFICATION),
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
+        footer_text,
     )
-    pdf.set_text_color(0, 0, 0)
-    pdf.ln(2)
     if not minutes.get("final"):
         pdf.set_fill_color(255, 243, 205)
         pdf.set_font("DejaVu", "B", 9.5)
@@ -1220,3 +1159,39 @@ def annual_review_csv(review: Mapping[str, Any]) -> bytes:
             ]
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _new_document(title: str, heading: str, subtitle: str, footer_text: str) -> tuple[Any, float]:
+    """An A4 PDF with the project's fonts (French accents), page footer and heading block;
+    returns it with the usable text width."""
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
+    class Document(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("DejaVu", "", 7.5)
+            self.set_text_color(110, 110, 110)
+            self.cell(0, 5, footer_text, align="L")
+            self.set_x(self.l_margin)
+            self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="R")
+            self.set_text_color(0, 0, 0)
+
+    pdf = Document(orientation="P", unit="mm", format="A4")
+    pdf.set_title(title)
+    pdf.set_author("call_eval")
+    pdf.set_creator("call_eval")
+    pdf.add_font("DejaVu", "", str(FONTS_DIR / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.set_margins(15, 14, 15)
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    pdf.set_font("DejaVu", "B", 16)
+    pdf.cell(width, 9, heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("DejaVu", "", 9.5)
+    pdf.set_text_color(60, 60, 60)
+    pdf.multi_cell(width, 5, subtitle, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(0, 0, 0)
+    pdf.ln(2)
+    return pdf, width
