@@ -16,6 +16,7 @@ import time
 import urllib.request
 import wave
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,38 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = Path(__file__).parent / "data" / "analysis_sample.json"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+
+
+@contextmanager
+def run_streamlit(argv: list[str], env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """Serve the app on its port; yield its base URL once healthy; stop it afterwards."""
+    port = argv[argv.index("--server.port") + 1]
+    log = (tmp_path / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [*argv, "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text())
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
 
 
 def _free_port() -> int:
@@ -93,35 +126,8 @@ def server(stored: dict, tmp_path: Path) -> Iterator[str]:
         data_dir=stored["data_dir"],
     )
     env.pop("CALL_EVAL_DB_URL", None)
-    log = (tmp_path / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [*argv, "--server.fileWatcherType", "none"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text())
-            time.sleep(0.3)
+    with run_streamlit(argv, env, tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture()

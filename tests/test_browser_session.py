@@ -20,13 +20,12 @@ import os
 import shutil
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from exam_fixtures import PASSWORD, tone_wav
-from test_browser import CHROMEDRIVER, CHROMIUM, _free_port, _wait, sign_in
+from test_browser import CHROMEDRIVER, CHROMIUM, _free_port, _wait, run_streamlit, sign_in
 
 from call_eval import store
 from call_eval.auth import SYSTEM
@@ -63,32 +62,8 @@ def server(stored: dict, tmp_path: Path) -> Iterator[str]:
     )
     env.pop("CALL_EVAL_DB_URL", None)
     env.pop("CALL_EVAL_OPEN", None)
-    log = (tmp_path / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [*argv, "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text())
-            time.sleep(0.3)
+    with run_streamlit(argv, env, tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture()

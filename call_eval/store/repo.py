@@ -532,24 +532,30 @@ def _clean_name(name: str, what: str) -> str:
 
 
 # --------------------------------------------------------------------------- people
-def _get_or_create_candidate(s: Session, name: str, actor: Actor) -> CandidateRow:
-    cleaned = _clean_name(name, "candidat")
-    row = s.scalars(
-        select(CandidateRow).where(CandidateRow.name == cleaned).order_by(CandidateRow.id)
-    ).first()
+def _get_or_create_named(
+    s: Session, model: Any, name: str, what: str, entity: str, actor: Actor
+) -> Any:
+    """The row of ``model`` (candidate or juror) with this name, created (and audited) if new."""
+    cleaned = _clean_name(name, what)
+    row = s.scalars(select(model).where(model.name == cleaned).order_by(model.id)).first()
     if row is None:
-        row = CandidateRow(name=cleaned, created_at=utcnow())
+        row = model(name=cleaned, created_at=utcnow())
         s.add(row)
         s.flush()
         _audit(
             s,
             actor=actor,
-            action="candidate.create",
-            entity="candidate",
+            action=f"{entity}.create",
+            entity=entity,
             entity_id=row.id,
+            juror_id=row.id if entity == "juror" else None,
             after={"name": cleaned},
         )
     return row
+
+
+def _get_or_create_candidate(s: Session, name: str, actor: Actor) -> CandidateRow:
+    return _get_or_create_named(s, CandidateRow, name, "candidat", "candidate", actor)
 
 
 def get_or_create_candidate(db: Database, actor: User, name: str) -> Candidate:
@@ -568,22 +574,7 @@ def list_candidates(db: Database, actor: User) -> list[Candidate]:
 
 
 def _get_or_create_juror(s: Session, name: str, actor: Actor) -> JurorRow:
-    cleaned = _clean_name(name, "juré")
-    row = s.scalars(select(JurorRow).where(JurorRow.name == cleaned)).first()
-    if row is None:
-        row = JurorRow(name=cleaned, created_at=utcnow())
-        s.add(row)
-        s.flush()
-        _audit(
-            s,
-            actor=actor,
-            action="juror.create",
-            entity="juror",
-            entity_id=row.id,
-            juror_id=row.id,
-            after={"name": cleaned},
-        )
-    return row
+    return _get_or_create_named(s, JurorRow, name, "juré", "juror", actor)
 
 
 def get_or_create_juror(db: Database, actor: User, name: str) -> Juror:
