@@ -14,6 +14,8 @@ Every function takes the database first and commits before returning; those that
 change protected data take the acting :class:`~call_eval.auth.User` second and check it
 (:mod:`.access`): a juror sees the candidates of their sessions, a trainee only their own
 practice calls. Modules: :mod:`.repo` (recordings, analyses, evaluations, audit log),
+:mod:`.practice` (self-assessment, attempts), :mod:`.rubrics` (rubric versions),
+:mod:`.calibration_set` (validated grids as a calibration set),
 :mod:`.auth` (accounts, sign-in sessions), :mod:`.sessions` (exam sessions, jury,
 deliberation, retakes, appeals, dysfunctions, documents' data, annual review),
 :mod:`.demo_session` (the demo command's session and accounts).
@@ -41,6 +43,7 @@ from call_eval.store.auth import (
     sign_in,
     start_session,
 )
+from call_eval.store.calibration_set import calibration_calls
 from call_eval.store.db import (
     Database,
     current_revision,
@@ -51,6 +54,16 @@ from call_eval.store.db import (
     open_db,
     table_names,
     upgrade_db,
+)
+from call_eval.store.practice import (
+    PracticeAttempt,
+    SelfAssessment,
+    Trainee,
+    get_self_assessment,
+    list_practice_attempts,
+    list_trainees,
+    reveal_suggestions,
+    set_self_tick,
 )
 from call_eval.store.repo import (
     STATUS_LABELS,
@@ -102,6 +115,18 @@ from call_eval.store.repo import (
     set_tick,
     unlock_evaluation,
     validate_evaluation,
+)
+from call_eval.store.rubrics import (
+    RubricVersion,
+    activate_rubric_version,
+    active_rubric_path,
+    advice_file,
+    get_rubric_version,
+    list_rubric_versions,
+    save_rubric_version,
+    validate_rubric_text,
+    version_file,
+    version_for_analysis,
 )
 from call_eval.store.sessions import (
     AnnualReview,
@@ -162,6 +187,25 @@ from call_eval.store.sessions import (
 )
 
 __all__ = [
+    "calibration_calls",
+    "PracticeAttempt",
+    "SelfAssessment",
+    "Trainee",
+    "get_self_assessment",
+    "list_practice_attempts",
+    "list_trainees",
+    "reveal_suggestions",
+    "set_self_tick",
+    "RubricVersion",
+    "activate_rubric_version",
+    "active_rubric_path",
+    "advice_file",
+    "get_rubric_version",
+    "list_rubric_versions",
+    "save_rubric_version",
+    "validate_rubric_text",
+    "version_file",
+    "version_for_analysis",
     "EXAM",
     "PRACTICE",
     "STATUSES",

@@ -49,10 +49,16 @@ def render() -> None:
 
 
 # --------------------------------------------------------------------------- upload
-def _analysis_options(questions: tuple[str, ...], crm_note: str | None) -> Any:
+def _analysis_options(db: Database, questions: tuple[str, ...], crm_note: str | None) -> Any:
+    """Options of an analysis started from the app: the rubric version in service (set on
+    the « Calibration » page; the shipped file when none is)."""
     from call_eval.pipeline import AnalysisOptions
 
-    return AnalysisOptions(script_questions=questions, crm_note=crm_note or None)
+    return AnalysisOptions(
+        script_questions=questions,
+        crm_note=crm_note or None,
+        rubric=store.active_rubric_path(db),
+    )
 
 
 def start_analysis(db: Database, jobs: JobManager, recording: store.Recording, user: User) -> str:
@@ -72,7 +78,7 @@ def start_analysis(db: Database, jobs: JobManager, recording: store.Recording, u
             f"Le fichier de l'appel « {recording.filename} » n'est plus dans le dossier de "
             "données : déposez-le à nouveau."
         )
-    options = _analysis_options(recording.script_questions, recording.crm_note)
+    options = _analysis_options(db, recording.script_questions, recording.crm_note)
     key = store.analysis_key(recording.sha256, store.reuse_options(options))
     existing = store.find_analysis(db, key)
     if existing is not None:
