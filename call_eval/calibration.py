@@ -1483,15 +1483,23 @@ def compare_rubrics(
 
 def calibrate_command(
     rubric_path: str | Path | None,
-    set_path: str | Path,
+    set_path: str | Path | None,
     compare_path: str | Path | None = None,
     fmt: str = "md",
+    *,
+    calls: Sequence[CalibrationCall] | None = None,
 ) -> str:
     """What ``call-eval calibrate --rubric R --set SET [--compare R2] [--format md|json]``
-    prints: the calibration report of R (or the comparison R → R2), Markdown or JSON."""
+    prints: the calibration report of R (or the comparison R → R2), Markdown or JSON.
+    ``calls`` (e.g. the database's validated grids) replaces ``set_path``."""
     if fmt not in FORMATS:
         raise ConfigError(f"Format {fmt!r} inconnu. Valeurs valides : {', '.join(FORMATS)}.")
-    calls = load_calibration_set(set_path)
+    if calls is None:
+        if set_path is None:
+            raise ConfigError(
+                "Donnez un jeu de calibration : --set DOSSIER_OU_FICHIER ou --from-db."
+            )
+        calls = load_calibration_set(set_path)
     rescorer = Rescorer(calls)
     result: CalibrationReport | RubricComparison
     if compare_path is not None:

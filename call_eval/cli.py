@@ -1,4 +1,16 @@
-"""Command line: ``call-eval analyze | models | rubric check | demo``.
+"""Command line: ``call-eval analyze | feedback | models | rubric check | calibrate | demo``
+(and the account commands of :mod:`call_eval.auth`).
+
+- ``analyze`` — analyse a recording (or a transcript JSON): Markdown or the JSON contract.
+- ``feedback`` — a trainee's feedback report (Markdown or PDF) from an analysis JSON
+  (``analyze --format json``), optionally with the trainee's self-assessment
+  (``--self TICKS.yaml``: criterion id → acquis / non_acquis) beside the tool's suggestions.
+- ``models`` — list the installed models, or assemble the embedded one.
+- ``rubric check`` — validate a rubric file.
+- ``calibrate`` — agreement of the suggestions with jurors on a calibration set (files, or
+  ``--from-db``: the validated grids in the database); ``--compare`` a second rubric.
+- ``rubric versions`` — the rubric versions saved from the app (which one is in service).
+- ``demo`` — analyse the bundled demo call and open the app on it.
 
 Errors a user can act on (:class:`~call_eval.errors.CallEvalError`) are printed on one line
 to stderr with a non-zero exit code; never a traceback.
@@ -13,12 +25,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__, settings
 from .diarize import BACKENDS as DIARIZATION_BACKENDS
 from .errors import CallEvalError, ConfigError
 
 log = logging.getLogger("call_eval")
+
 
 def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -102,6 +116,102 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+class FeedbackInputError(ConfigError):
+    """An input of ``call-eval feedback`` (analysis, self-assessment) is unusable."""
+
+
+SELF_TICK_VALUES = ("acquis", "non_acquis")
+
+
+def _read_data_file(path: str, what: str, example: str) -> Any:
+    """A JSON or YAML file (by its extension; YAML otherwise) as data; French errors."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise FeedbackInputError(f"{path} : {what} introuvable.")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise FeedbackInputError(f"{path} : le {what} doit être en UTF-8.") from exc
+    except OSError as exc:
+        raise FeedbackInputError(f"{path} : {what} illisible (droits d'accès ?).") from exc
+    try:
+        if p.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise FeedbackInputError(
+            f"{path} : JSON invalide (ligne {exc.lineno}, colonne {exc.colno}) ; attendu {example}."
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise FeedbackInputError(f"{path} : YAML invalide ; attendu {example}.") from exc
+
+
+def load_self_ticks(path: str) -> dict[str, str | None]:
+    """The trainee's self-assessment file: a mapping criterion id → ``acquis`` /
+    ``non_acquis`` (empty: not ticked). Raises :class:`FeedbackInputError` (French)."""
+    from .calibration import normalize_state
+
+    example = "un dictionnaire « C01: acquis », un critère par ligne"
+    data = _read_data_file(path, "fichier d'auto-évaluation", example)
+    if not isinstance(data, dict) or not data:
+        raise FeedbackInputError(
+            f"{path} : l'auto-évaluation doit être {example} (valeurs valides : "
+            f"{', '.join(SELF_TICK_VALUES)})."
+        )
+    ticks: dict[str, str | None] = {}
+    for cid, value in data.items():
+        if value is None or (isinstance(value, str) and not value.strip()):
+            ticks[str(cid)] = None
+            continue
+        state = normalize_state(value) if isinstance(value, str) else None
+        if state not in SELF_TICK_VALUES:
+            raise FeedbackInputError(
+                f"{path} : critère {cid} : valeur {value!r} invalide. Valeurs valides : "
+                f"{', '.join(SELF_TICK_VALUES)} (ou vide pour ne pas cocher)."
+            )
+        ticks[str(cid)] = state
+    return ticks
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """The trainee's feedback report on an analysed practice call (Markdown or PDF)."""
+    from .feedback import build_feedback, compare_self_assessment, load_advice
+    from .report import feedback_markdown, feedback_pdf
+
+    if args.format == "pdf" and not args.out:
+        raise ConfigError(
+            "Le format pdf s'écrit dans un fichier : ajoutez --out FICHIER.pdf "
+            "(ou --format md pour l'afficher ici)."
+        )
+    analysis = _read_data_file(
+        args.analysis, "fichier d'analyse", "le JSON de « call-eval analyze --format json »"
+    )
+    if not isinstance(analysis, dict) or not isinstance(analysis.get("criteria"), list):
+        raise FeedbackInputError(
+            f"{args.analysis} : ce n'est pas une analyse (pas de liste « criteria ») ; donnez "
+            "le JSON produit par « call-eval analyze --format json »."
+        )
+    ticks = load_self_ticks(args.self_ticks) if args.self_ticks else None
+    book = load_advice(args.advice)
+    feedback = build_feedback(analysis, advice=book, rubric=args.rubric)
+    rows = None if ticks is None else compare_self_assessment(ticks, analysis, advice=book)
+    kwargs: dict[str, Any] = {"self_assessment": rows, "trainee": args.trainee}
+    try:
+        if args.format == "pdf":
+            Path(args.out).write_bytes(feedback_pdf(feedback, analysis, **kwargs))
+            log.info("écrit : %s", args.out)
+        else:
+            _emit(feedback_markdown(feedback, analysis, **kwargs), args.out)
+    except OSError as exc:
+        raise ConfigError(
+            f"{args.out} : écriture impossible (vérifiez que le dossier existe et "
+            "que vous pouvez y écrire)."
+        ) from exc
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from . import models
 
@@ -136,10 +246,60 @@ def cmd_rubric(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rubric_versions(args: argparse.Namespace) -> int:
+    """List the stored rubric versions; ``--export N`` writes one to a file (or stdout)."""
+    from . import store
+    from .auth import SYSTEM
+    from .report import format_date
+
+    db = store.open_db()
+    versions = store.list_rubric_versions(db, SYSTEM)
+    if args.export is not None:
+        chosen = [v for v in versions if v.version == args.export]
+        if not chosen:
+            raise ConfigError(
+                f"Version {args.export} introuvable. Versions enregistrées : "
+                + ", ".join(str(v.version) for v in versions)
+                + "."
+            )
+        _emit(chosen[0].text, args.out)
+        return 0
+    lines = ["Versions de grille enregistrées (la plus récente d'abord) :"]
+    for v in versions:
+        state = "EN SERVICE" if v.active else ""
+        lines.append(
+            f"  {v.rubric_id} v{v.version:<3} {format_date(v.created_at):<12} "
+            f"{v.created_by[:24]:<24} {state:<10} {v.note[:60]}"
+        )
+    if not any(v.active for v in versions):
+        lines.append("Aucune version mise en service : les analyses utilisent la grille livrée.")
+    _emit("\n".join(lines), args.out)
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from .calibration import calibrate_command
 
-    text = calibrate_command(args.rubric, args.set, compare_path=args.compare, fmt=args.format)
+    if bool(args.set) == bool(args.from_db):
+        raise ConfigError(
+            "Donnez soit --set DOSSIER_OU_FICHIER (fichiers au format du corpus), soit --from-db "
+            "(les grilles validées des jurés dans la base)."
+        )
+    calls = None
+    if args.from_db:
+        from . import store
+        from .auth import SYSTEM
+
+        db = store.open_db()
+        calls = store.calibration_calls(db, SYSTEM)
+        if not calls:
+            raise ConfigError(
+                f"Aucune grille validée dans la base ({db.url}) : validez des évaluations "
+                "d'examen dans l'application, ou utilisez --set avec des fichiers."
+            )
+    text = calibrate_command(
+        args.rubric, args.set, compare_path=args.compare, fmt=args.format, calls=calls
+    )
     _emit(text, args.out)
     return 0
 
@@ -169,6 +329,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analysis_options(p)
     p.set_defaults(func=cmd_analyze)
 
+    p = sub.add_parser("feedback", help="trainee feedback (md or pdf) from an analysis JSON")
+    p.add_argument("analysis", help="analysis JSON (output of: call-eval analyze --format json)")
+    p.add_argument(
+        "--self",
+        dest="self_ticks",
+        metavar="TICKS",
+        help="self-assessment YAML/JSON: criterion id -> acquis | non_acquis",
+    )
+    p.add_argument("--rubric", help="rubric YAML (default: the one the analysis records)")
+    p.add_argument("--advice", help="advice YAML (default: rubrics/advice_fr.yaml)")
+    p.add_argument("--trainee", help="trainee's name, printed in the header")
+    p.add_argument("--format", choices=("md", "pdf"), default="md")
+    p.add_argument("--out", help="write the report to this file (required for pdf)")
+    p.set_defaults(func=cmd_feedback)
+
     p = sub.add_parser("models", help="list installed models; 'install' assembles the embedded one")
     p.add_argument("action", nargs="?", choices=("list", "install"), default="list")
     p.add_argument("--force", action="store_true")
@@ -179,11 +354,27 @@ def build_parser() -> argparse.ArgumentParser:
     pc = rsub.add_parser("check", help="validate a rubric file")
     pc.add_argument("file")
     pc.set_defaults(func=cmd_rubric)
+    pv = rsub.add_parser("versions", help="rubric versions saved from the app (database)")
+    pv.add_argument("--export", type=int, metavar="N", help="print version N's YAML")
+    pv.add_argument("--out", help="write to this file instead of stdout")
+    pv.set_defaults(func=cmd_rubric_versions)
 
-    p = sub.add_parser("calibrate", help="agreement of suggestions with jurors on a calibration set")
+    p = sub.add_parser(
+        "calibrate", help="agreement of suggestions with jurors on a calibration set"
+    )
     p.add_argument("--rubric", default=None, help="rubric YAML (default: the certification rubric)")
-    p.add_argument("--set", required=True, help="calibration set: a folder or YAML file (corpus format + labels)")
-    p.add_argument("--compare", help="a second rubric: which suggestions change, agreement before/after")
+    p.add_argument(
+        "--set",
+        help="calibration set: a folder or YAML file (corpus format + labels)",
+    )
+    p.add_argument(
+        "--from-db",
+        action="store_true",
+        help="calibration set from the database: exam calls with validated juror grids",
+    )
+    p.add_argument(
+        "--compare", help="a second rubric: which suggestions change, agreement before/after"
+    )
     p.add_argument("--format", choices=("json", "md"), default="md")
     p.add_argument("--out", help="write the report to this file instead of stdout")
     p.set_defaults(func=cmd_calibrate)
@@ -208,7 +399,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.verbose:
         # progress lines for a person at a terminal; scripts and pipes get errors only
-        logging.getLogger("call_eval").setLevel(logging.INFO if sys.stderr.isatty() else logging.WARNING)
+        logging.getLogger("call_eval").setLevel(
+            logging.INFO if sys.stderr.isatty() else logging.WARNING
+        )
         for noisy in ("faster_whisper", "speechbrain", "pyannote", "numba"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:

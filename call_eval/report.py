@@ -15,6 +15,10 @@
   :func:`call_eval.store.minutes_export`); :func:`results_csv` — the results for the office.
 - :func:`annual_review_markdown` / :func:`annual_review_csv` — the yearly review
   (conseil de perfectionnement) from :func:`call_eval.store.annual_review`.
+- :func:`feedback_pdf` / :func:`feedback_markdown` — the trainee's feedback on a practice
+  call (:func:`call_eval.feedback.build_feedback`): strengths, what to work on with the
+  moment and a better wording, phrases to avoid, voice measures, and optionally the
+  self-assessment beside the tool's suggestions and the progress over attempts.
 
 All user-facing text is French. fpdf2 and PyYAML are imported lazily.
 """
@@ -27,7 +31,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from call_eval.feedback import Feedback, ProgressRow, SelfAssessmentRow
 
 log = logging.getLogger(__name__)
 
@@ -1195,3 +1202,428 @@ def _new_document(title: str, heading: str, subtitle: str, footer_text: str) -> 
     pdf.set_text_color(0, 0, 0)
     pdf.ln(2)
     return pdf, width
+
+
+# --------------------------------------------------------------------------- trainee feedback
+FEEDBACK_TITLE = "Retour sur votre appel d'entraînement"
+FEEDBACK_DISCLAIMER = (
+    "Ces suggestions de l'outil aident à progresser ; seul le jury décide le jour de l'examen."
+)
+_GREEN = (0, 110, 50)
+_RED = (170, 30, 30)
+_ORANGE = (170, 95, 0)
+_GREY = (90, 90, 90)
+_QUOTE_BLUE = (30, 60, 120)
+_KIND_LABELS = {
+    "preuve": "Le moment",
+    "constat proche": "Le moment le plus proche",
+    "mesure": "Le moment mesuré",
+    "repère": "À cet endroit",
+}
+_WHO = {"agent": "vous", "callee": "l'appelé"}
+_GAP_LABELS = {"surestimé": "Surestimé", "sous-estimé": "Sous-estimé"}
+
+
+def _moment_text(start: float, role: str | None, quote: str) -> str:
+    """« à 0:42, vous : “…” »."""
+    from call_eval.calibration import fmt_time
+
+    who = _WHO.get(role or "")
+    head = f"à {fmt_time(start)}, {who}" if who else f"à {fmt_time(start)}"
+    quote = " ".join(str(quote).split())
+    return f"{head} : “{quote}”" if quote else head
+
+
+def _score_texts(score: Mapping[str, Any]) -> tuple[str, str]:
+    """(suggested score, threshold) lines of the header."""
+    if not score or score.get("total") in (None, 0):
+        return "—", "—"
+    total = int(score["total"])
+    acquis = int(score.get("acquis") or 0)
+    pass_ratio = float(score.get("pass_ratio") or 0.7)
+    needed = int(score.get("needed") or math.ceil(pass_ratio * total - 1e-9))
+    suggested = (
+        f"{acquis}/{total} critères acquis d'après l'outil ({format_percent(acquis / total)})"
+    )
+    if score.get("a_verifier"):
+        suggested += f", {score['a_verifier']} à vérifier"
+    passed = score.get("passed")
+    passed = acquis >= needed if passed is None else bool(passed)
+    threshold = f"{needed}/{total} ({format_percent(pass_ratio)}) — "
+    if passed:
+        threshold += "atteint"
+    else:
+        threshold += f"non atteint : il vous manque {max(needed - acquis, 0)} critère(s)"
+    return suggested, threshold
+
+
+def _measure_band(m: Any) -> str:
+    unit = f" {m.unit}" if m.unit else ""
+    if m.low is not None and m.high is not None:
+        return f"{format_number(float(m.low), 1)} à {format_number(float(m.high), 1)}{unit}"
+    if m.low is not None:
+        return f"≥ {format_number(float(m.low), 1)}{unit}"
+    if m.high is not None:
+        return f"≤ {format_number(float(m.high), 1)}{unit}"
+    return "—"
+
+
+def _tick_label(state: str | None) -> str:
+    return STATE_LABELS.get(state, str(state)) if state else "Non coché"
+
+
+def _gap_label(row: Any) -> tuple[str, tuple[int, int, int]]:
+    if row.agree is True:
+        return "D'accord", _GREEN
+    if row.gap:
+        return _GAP_LABELS.get(row.gap, row.gap), _RED if row.gap == "surestimé" else _ORANGE
+    return "—", _GREY
+
+
+def _self_assessment_sentence(rows: Sequence[Any]) -> str:
+    from call_eval.feedback import self_assessment_summary
+
+    s = self_assessment_summary(rows)
+    return (
+        f"Vous avez coché {s['ticked']} critère(s) sur {len(rows)} ; sur {s['compared']} "
+        f"comparable(s), {s['agree']} en accord avec l'outil, {s['surestimé']} surestimé(s) "
+        f"(vous : acquis, l'outil : non acquis) et {s['sous-estimé']} sous-estimé(s) "
+        "(vous : non acquis, l'outil : acquis)."
+    )
+
+
+def _progress_cells(r: Any) -> tuple[str, str, str, str, str]:
+    if r.acquis is not None and r.total:
+        met = f"{r.acquis}/{r.total}"
+        if r.passed is not None:
+            met += " ✓" if r.passed else " ✗"
+    else:
+        met = "—"
+    wpm = "—" if r.agent_wpm is None else format_number(float(r.agent_wpm), 0)
+    level = (
+        "—"
+        if r.agent_level_vs_callee_db is None
+        else format_number(float(r.agent_level_vs_callee_db), 1)
+    )
+    return str(r.attempt), format_date(r.date) if r.date else "—", met, wpm, level
+
+
+def feedback_markdown(
+    feedback: Feedback,
+    analysis: Mapping[str, Any] | None = None,
+    *,
+    self_assessment: Sequence[SelfAssessmentRow] | None = None,
+    progress: Sequence[ProgressRow] | None = None,
+    trainee: str | None = None,
+) -> str:
+    """The trainee's feedback as Markdown (:func:`call_eval.feedback.render_feedback_markdown`)
+    with the trainee's name and, when given, the self-assessment and progress sections."""
+    from call_eval.feedback import render_feedback_markdown
+
+    lines = render_feedback_markdown(feedback, analysis).rstrip("\n").split("\n")
+    if trainee:
+        lines[1:1] = ["", f"Stagiaire : {' '.join(trainee.split())}."]
+    if self_assessment is not None:
+        lines += ["", "## Votre auto-évaluation", ""]
+        if not self_assessment:
+            lines.append("Aucun critère à comparer.")
+        else:
+            lines.append(_self_assessment_sentence(self_assessment))
+            lines += [
+                "",
+                "| Critère | Votre coche | Suggestion de l'outil | Écart |",
+                "|---|---|---|---|",
+            ]
+            for r in self_assessment:
+                gap, _ = _gap_label(r)
+                lines.append(
+                    f"| {r.criterion} — {_md_cell(r.title)} | {_tick_label(r.self_tick)} | "
+                    f"{STATE_LABELS.get(r.suggested, r.suggested)} | {gap} |"
+                )
+    if progress is not None:
+        lines += ["", "## Progression", ""]
+        if not progress:
+            lines.append("Aucune tentative enregistrée.")
+        else:
+            lines += [
+                "| Tentative | Date | Critères acquis | Débit (mots/min) | Niveau / appelé (dB) |",
+                "|---:|---|---|---:|---:|",
+            ]
+            for r in progress:
+                lines.append("| " + " | ".join(_progress_cells(r)) + " |")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def feedback_pdf(
+    feedback: Feedback,
+    analysis: Mapping[str, Any] | None = None,
+    *,
+    self_assessment: Sequence[SelfAssessmentRow] | None = None,
+    progress: Sequence[ProgressRow] | None = None,
+    trainee: str | None = None,
+) -> bytes:
+    """The trainee's feedback on a practice call as an A4 PDF (French): header with the
+    suggested score, strengths, what to work on (what was missing, the moment, the advice,
+    a better wording), phrases to avoid, the voice measures and, when given, the
+    self-assessment beside the tool's suggestions and the progress over attempts."""
+    from fpdf.enums import XPos, YPos
+
+    analysis = analysis or {}
+    call = analysis.get("call") or {}
+    source = feedback.source or str(call.get("source") or "") or feedback.call_id or "—"
+    analyzed_at = feedback.analyzed_at or call.get("analyzed_at")
+    generated = format_datetime(datetime.now(UTC))
+    pdf, width = _new_document(
+        f"{FEEDBACK_TITLE} — {trainee or source}",
+        FEEDBACK_TITLE,
+        CERTIFICATION + " — entraînement",
+        f"Retour d'entraînement — {_truncate(Path(source).name or source, 40)} — généré le "
+        f"{generated}",
+    )
+    line = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
+
+    def heading(text: str) -> None:
+        if pdf.will_page_break(22):
+            pdf.add_page()
+        pdf.ln(3)
+        pdf.set_font("DejaVu", "B", 12.5)
+        pdf.set_text_color(25, 45, 85)
+        pdf.cell(width, 7.5, text, **line)
+        y = pdf.get_y()
+        pdf.set_draw_color(180, 190, 205)
+        pdf.line(pdf.l_margin, y, pdf.l_margin + width, y)
+        pdf.set_draw_color(0, 0, 0)
+        pdf.set_text_color(0, 0, 0)
+        pdf.ln(2)
+
+    def paragraph(
+        text: str,
+        *,
+        size: float = 9.5,
+        bold: bool = False,
+        colour: tuple[int, int, int] = (0, 0, 0),
+    ) -> None:
+        pdf.set_font("DejaVu", "B" if bold else "", size)
+        pdf.set_text_color(*colour)
+        pdf.multi_cell(width, size * 0.52, text, align="L", **line)
+        pdf.set_text_color(0, 0, 0)
+
+    def subheading(text: str) -> None:
+        if pdf.will_page_break(18):
+            pdf.add_page()
+        pdf.ln(1)
+        pdf.set_font("DejaVu", "B", 10)
+        pdf.set_fill_color(238, 242, 248)
+        pdf.multi_cell(width, 6, text, align="L", fill=True, padding=(0.6, 1.5), **line)
+        pdf.set_fill_color(255, 255, 255)
+        pdf.ln(0.5)
+
+    def key_values(rows: Sequence[tuple[str, str, tuple[int, int, int] | None]]) -> None:
+        """Label / text rows (labels bold), texts wrapped."""
+        pdf.set_font("DejaVu", "", 9.2)
+        with pdf.table(
+            col_widths=(38, width - 38),
+            first_row_as_headings=False,
+            line_height=4.6,
+            padding=(0.8, 1.2),
+            borders_layout="NONE",
+            text_align="LEFT",
+            v_align="TOP",
+        ) as table:
+            for key, value, colour in rows:
+                row = table.row()
+                row.cell(key, style=_cell_style((60, 60, 60), bold=True))
+                row.cell(value, style=_cell_style(colour or (0, 0, 0), bold=False))
+
+    # ---------------------------------------------------------------- header
+    suggested, threshold = _score_texts(feedback.score)
+    info = [
+        ("Stagiaire", " ".join(trainee.split()) if trainee and trainee.strip() else "—"),
+        ("Appel", source),
+        ("Date de l'analyse", format_date(analyzed_at) if analyzed_at else "—"),
+        ("Score suggéré", suggested),
+        ("Seuil de réussite", threshold),
+    ]
+    pdf.set_font("DejaVu", "", 9.5)
+    pdf.set_fill_color(255, 255, 255)
+    passed = feedback.score.get("passed") if feedback.score else None
+    with pdf.table(
+        col_widths=(40, width - 40),
+        first_row_as_headings=False,
+        line_height=5.0,
+        padding=1.1,
+        borders_layout="HORIZONTAL_LINES",
+        text_align="LEFT",
+    ) as table:
+        for key, value in info:
+            row = table.row()
+            row.cell(key, style=_cell_style((0, 0, 0), bold=True))
+            colour = (0, 0, 0)
+            if key == "Seuil de réussite" and passed is not None:
+                colour = _GREEN if passed else _RED
+            row.cell(value, style=_cell_style(colour, bold=key == "Score suggéré"))
+    pdf.ln(2)
+    pdf.set_fill_color(255, 243, 205)
+    pdf.set_font("DejaVu", "", 9)
+    notice = "\n".join([FEEDBACK_DISCLAIMER, *feedback.notes])
+    pdf.multi_cell(width, 4.8, notice, align="L", border=1, fill=True, padding=1.5, **line)
+    pdf.set_fill_color(255, 255, 255)
+
+    # ---------------------------------------------------------------- strengths
+    heading(f"Vos points forts ({len(feedback.strengths)})")
+    if not feedback.strengths:
+        paragraph("Aucun point fort relevé pour l'instant : commencez par les conseils ci-dessous.")
+    for st in feedback.strengths:
+        rows: list[tuple[str, str, tuple[int, int, int] | None]] = [
+            ("Ce qui va bien", st.praise or st.reason or st.label, _GREEN)
+        ]
+        for e in st.evidence:
+            rows.append(("Le moment", _moment_text(e.start, e.role, e.quote), _QUOTE_BLUE))
+        subheading(f"{st.criterion} — {st.title}")
+        key_values(rows)
+
+    # ---------------------------------------------------------------- improvements
+    heading(f"À travailler ({len(feedback.improvements)})")
+    if not feedback.improvements:
+        paragraph("Aucun critère à travailler : bravo !")
+    for imp in feedback.improvements:
+        subheading(f"{imp.criterion} — {imp.title}")
+        if imp.label:
+            paragraph(imp.label, size=8.5, colour=_GREY)
+            pdf.ln(0.5)
+        for i, p in enumerate(imp.points):
+            if i:  # a thin rule between two points of the same criterion
+                y = pdf.get_y() + 0.8
+                pdf.set_draw_color(205, 212, 222)
+                pdf.set_dash_pattern(dash=1.2, gap=1.0)
+                pdf.line(pdf.l_margin + 2, y, pdf.l_margin + width - 2, y)
+                pdf.set_dash_pattern()
+                pdf.set_draw_color(0, 0, 0)
+                pdf.ln(1.6)
+            rows = [("Ce qui manquait", (p.missing or imp.reason).rstrip(".") + ".", None)]
+            if p.moment:
+                kind = _KIND_LABELS.get(p.moment.kind, "Le moment")
+                rows.append(
+                    (kind, _moment_text(p.moment.start, p.moment.role, p.moment.quote), _QUOTE_BLUE)
+                )
+            if p.detail:
+                rows.append(("Mesure", p.detail, None))
+            rows.append(("Conseil", p.advice, None))
+            if p.example:
+                rows.append(("Mieux dire", f"Par exemple : {p.example}", _GREEN))
+            key_values(rows)
+
+    # ---------------------------------------------------------------- phrases to avoid
+    heading(f"Formulations à éviter ({len(feedback.phrases)})")
+    if not feedback.phrases:
+        paragraph("Aucune formulation à éviter relevée : continuez ainsi.")
+    for ph in feedback.phrases:
+        times = f" ({ph.count} fois)" if ph.count > 1 else ""
+        subheading(f"{ph.title} — « {ph.phrase} »{times}")
+        rows = [
+            ("Dans l'appel", _moment_text(e.start, e.role, e.quote), _QUOTE_BLUE)
+            for e in ph.evidence
+        ]
+        if ph.why:
+            rows.append(("Pourquoi l'éviter", ph.why.rstrip(".") + ".", None))
+        if ph.better:
+            rows.append(("Dites plutôt", ph.better, _GREEN))
+        elif ph.tip:
+            rows.append(("Conseil", ph.tip.rstrip(".") + ".", None))
+        key_values(rows or [("Formulation", ph.phrase, None)])
+
+    # ---------------------------------------------------------------- voice
+    heading("Votre voix")
+    if not feedback.measures:
+        paragraph(
+            "Aucune mesure de la voix : l'outil mesure le débit et le volume sur un "
+            "enregistrement audio (pas sur une transcription)."
+        )
+    else:
+        pdf.set_font("DejaVu", "", 9)
+        with pdf.table(
+            col_widths=(width - 112, 32, 42, 38),
+            line_height=4.6,
+            padding=(1.0, 1.2),
+            headings_style=_heading_style(),
+            text_align=("LEFT", "RIGHT", "CENTER", "CENTER"),
+        ) as table:
+            head = table.row()
+            for text in ("Mesure", "Votre valeur", "Repère", "Verdict"):
+                head.cell(text)
+            for m in feedback.measures:
+                unit = f" {m.unit}" if m.unit else ""
+                row = table.row()
+                row.cell(m.name[:1].upper() + m.name[1:])
+                row.cell(f"{format_number(float(m.value), 1)}{unit}")
+                row.cell(_measure_band(m))
+                row.cell(
+                    "✓ dans le repère" if m.ok else "✗ hors repère",
+                    style=_cell_style(_GREEN if m.ok else _RED, bold=True),
+                )
+
+    # ---------------------------------------------------------------- to check
+    if feedback.to_check:
+        heading("À vérifier et à préparer pour l'entretien")
+        for t in feedback.to_check:
+            subheading(f"{t.criterion} — {t.title}")
+            rows = [("Conseil", t.advice or t.reason or t.label, None)]
+            if t.example:
+                rows.append(("Mieux dire", f"Par exemple : {t.example}", _GREEN))
+            key_values(rows)
+
+    # ---------------------------------------------------------------- self-assessment
+    if self_assessment is not None:
+        heading("Votre auto-évaluation")
+        if not self_assessment:
+            paragraph("Aucun critère à comparer.")
+        else:
+            paragraph(_self_assessment_sentence(self_assessment), size=9)
+            pdf.ln(1.5)
+            pdf.set_font("DejaVu", "", 8.8)
+            with pdf.table(
+                col_widths=(width - 90, 28, 32, 30),
+                line_height=4.4,
+                padding=(1.0, 1.2),
+                headings_style=_heading_style(),
+                text_align=("LEFT", "CENTER", "CENTER", "CENTER"),
+            ) as table:
+                head = table.row()
+                for text in ("Critère", "Votre coche", "Suggestion de l'outil", "Écart"):
+                    head.cell(text)
+                for r in self_assessment:
+                    gap, colour = _gap_label(r)
+                    row = table.row()
+                    row.cell(f"{r.criterion} — {r.title}")
+                    row.cell(_tick_label(r.self_tick))
+                    row.cell(STATE_LABELS.get(r.suggested, str(r.suggested)))
+                    row.cell(gap, style=_cell_style(colour, bold=bool(r.gap)))
+
+    # ---------------------------------------------------------------- progress
+    if progress is not None:
+        heading("Progression")
+        if not progress:
+            paragraph("Aucune tentative enregistrée.")
+        else:
+            pdf.set_font("DejaVu", "", 9)
+            with pdf.table(
+                col_widths=(24, 34, 40, width - 24 - 34 - 40 - 46, 46),
+                line_height=4.6,
+                padding=(1.0, 1.2),
+                headings_style=_heading_style(),
+                text_align=("CENTER", "CENTER", "CENTER", "RIGHT", "RIGHT"),
+            ) as table:
+                head = table.row()
+                for text in (
+                    "Tentative",
+                    "Date",
+                    "Critères acquis",
+                    "Débit (mots/min)",
+                    "Niveau / appelé (dB)",
+                ):
+                    head.cell(text)
+                for r in progress:
+                    row = table.row()
+                    for text in _progress_cells(r):
+                        row.cell(text)
+    return bytes(pdf.output())

@@ -105,3 +105,37 @@ def test_calibrate_command(capsys):
     assert main(["calibrate", "--set", str(DATA / "calibration_set")]) == 0
     out = capsys.readouterr().out
     assert "Kappa" in out and "C01" in out
+
+
+def test_calibrate_from_the_database_and_rubric_versions(tmp_path, monkeypatch, capsys):
+    from exam_fixtures import build_exam, quick_hashing, score_all
+
+    from call_eval import store
+
+    quick_hashing(monkeypatch)
+    monkeypatch.setenv("CALL_EVAL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CALL_EVAL_DB_URL", raising=False)
+    db = store.open_db()
+    exam = build_exam(db, tmp_path)
+    assert main(["calibrate", "--from-db"]) != 0  # nothing validated yet
+    assert "Aucune grille validée" in capsys.readouterr().err
+    score_all(db, exam.juror_a, exam.recording.id)
+    assert main(["calibrate", "--from-db", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [c["call_id"] for c in report["calls"]] == [f"appel-{exam.recording.id}"]
+    assert main(["calibrate"]) != 0 and "--from-db" in capsys.readouterr().err
+    (base,) = store.list_rubric_versions(db, exam.trainer)
+    v2 = store.save_rubric_version(
+        db,
+        exam.trainer,
+        base.text.replace("pass_ratio: 0.70", "pass_ratio: 0.75"),
+        based_on=base.id,
+    )
+    store.activate_rubric_version(db, exam.trainer, v2.id)
+    assert main(["rubric", "versions"]) == 0
+    out = capsys.readouterr().out
+    assert f"v{v2.version}" in out and "EN SERVICE" in out
+    assert main(["rubric", "versions", "--export", str(v2.version)]) == 0
+    assert "pass_ratio: 0.75" in capsys.readouterr().out
+    assert main(["rubric", "versions", "--export", "99"]) != 0
+    assert "Versions enregistrées" in capsys.readouterr().err

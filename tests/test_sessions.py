@@ -401,3 +401,8 @@ def test_demo_session_gives_fresh_random_passwords_each_time(db, tmp_path) -> No
     text = demo_credentials_text(again, "http://localhost:8501")
     assert again.juror_password in text and "http://localhost:8501" in text
     assert "jure.demo" in text and "create-admin" in text
+    trainee = store.sign_in(db, again.trainee_username, again.trainee_password).user
+    trainer = store.sign_in(db, again.trainer_username, again.trainer_password).user
+    assert trainee.roles == {"trainee"} and trainer.roles == {"trainer"}
+    assert store.list_recordings(db, trainee) == []  # no exam call for a trainee
+    assert again.trainee_password in text and again.trainer_password in text

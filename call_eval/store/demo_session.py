@@ -18,7 +18,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from call_eval.auth import JUROR, MANAGER, SYSTEM, generate_password, hash_password
+from call_eval.auth import (
+    JUROR,
+    MANAGER,
+    SYSTEM,
+    TRAINEE,
+    TRAINER,
+    generate_password,
+    hash_password,
+)
 from call_eval.store import auth as store_auth
 from call_eval.store import sessions
 from call_eval.store.db import Database
@@ -37,6 +45,8 @@ DEMO_PLACE = "Démonstration (ce poste)"
 DEMO_JUROR = ("jure.demo", "Juré démo (Paul Durand)")
 DEMO_FILEA = "Représentant FILEA (démo)"
 DEMO_MANAGER = ("responsable.demo", "Responsable démo (Claire Morel)")
+DEMO_TRAINER = ("formateur.demo", "Formateur démo (Fanny Leroy)")
+DEMO_TRAINEE = ("stagiaire.demo", "Stagiaire démo (Sam Girard)")
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,10 @@ class DemoCredentials:
     juror_password: str
     manager_username: str
     manager_password: str
+    trainer_username: str = DEMO_TRAINER[0]
+    trainer_password: str = ""
+    trainee_username: str = DEMO_TRAINEE[0]
+    trainee_password: str = ""
 
 
 def _account(db: Database, username: str, display_name: str, role: str) -> tuple[int, str]:
@@ -88,6 +102,8 @@ def ensure_demo_session(db: Database, recording_id: int) -> DemoCredentials:
     today = datetime.now(UTC).date()
     manager_id, manager_password = _account(db, *DEMO_MANAGER, MANAGER)
     juror_user_id, juror_password = _account(db, *DEMO_JUROR, JUROR)
+    _, trainer_password = _account(db, *DEMO_TRAINER, TRAINER)
+    _, trainee_password = _account(db, *DEMO_TRAINEE, TRAINEE)
     with db.session() as s:
         recording = _recording_row(s, recording_id)
         juror_id = s.get(UserRow, juror_user_id).juror_id  # type: ignore[union-attr]
@@ -154,6 +170,8 @@ def ensure_demo_session(db: Database, recording_id: int) -> DemoCredentials:
         juror_password=juror_password,
         manager_username=DEMO_MANAGER[0],
         manager_password=manager_password,
+        trainer_password=trainer_password,
+        trainee_password=trainee_password,
     )
 
 
@@ -167,7 +185,13 @@ def demo_credentials_text(creds: DemoCredentials, url: str) -> str:
         f"mot de passe {creds.juror_password}\n"
         f"  Responsable de session  identifiant {creds.manager_username:<18} "
         f"mot de passe {creds.manager_password}\n"
-        "Connectez-vous comme juré pour noter l'appel de démonstration. Pour une vraie "
+        f"  Formateur               identifiant {creds.trainer_username:<18} "
+        f"mot de passe {creds.trainer_password}\n"
+        f"  Stagiaire               identifiant {creds.trainee_username:<18} "
+        f"mot de passe {creds.trainee_password}\n"
+        "Connectez-vous comme juré pour noter l'appel de démonstration ; comme stagiaire pour "
+        "déposer un appel d'entraînement (par exemple call_eval/data/demo/demo_call.ogg) et "
+        "vous auto-évaluer ; comme formateur pour calibrer la grille. Pour une vraie "
         "session, créez d'abord un administrateur : call-eval admin create-admin "
         "--username VOTRE_IDENTIFIANT\n"
     )
