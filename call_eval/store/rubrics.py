@@ -32,13 +32,12 @@ from sqlalchemy.orm import Session
 from call_eval import settings
 from call_eval.auth import User, require
 from call_eval.errors import RubricError
+from call_eval.rubric_edit import bump_version
 from call_eval.store.db import Database
 from call_eval.store.models import RubricVersionRow
 from call_eval.store.repo import StoreError, _audit, _utc
 
 log = logging.getLogger(__name__)
-
-_VERSION_LINE = re.compile(r"^version\s*:.*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -83,13 +82,6 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def set_version_line(text: str, version: int) -> str:
-    """``text`` with its top-level ``version:`` set to ``version`` (added when missing)."""
-    if _VERSION_LINE.search(text):
-        return _VERSION_LINE.sub(f"version: {version}", text, count=1)
-    return f"version: {version}\n{text}"
-
-
 def _default_advice_text() -> str | None:
     from call_eval.feedback import ADVICE_FILE
 
@@ -125,7 +117,7 @@ def _sync_builtin(s: Session) -> None:
         if taken is not None:
             # The shipped file changed without a new number, or an edited version took it:
             # keep both, the file's content under the next free number.
-            text = set_version_line(text, _next_version(s, rubric_id))
+            text = bump_version(text, _next_version(s, rubric_id))
             version = _next_version(s, rubric_id)
             sha = _sha(text)
         s.add(
@@ -192,14 +184,13 @@ def get_rubric_version(db: Database, actor: User, version_id: int) -> RubricVers
 
 def validate_rubric_text(text: str, advice_text: str | None = None) -> list[str]:
     """Every problem of a rubric text (and advice text), one French line each."""
-    from call_eval.feedback import check_advice_text
-    from call_eval.rubric import _known_detectors, _known_features, _parse
+    from call_eval.rubric_edit import validate, validate_advice
 
     if not text.strip():
         return ["La grille est vide : collez ou modifiez le texte YAML d'une grille."]
-    _, problems = _parse(text, "grille", _known_detectors(), _known_features())
+    problems = validate(text, "grille")
     if advice_text is not None and advice_text.strip():
-        problems = [*problems, *check_advice_text(advice_text, "conseils")]
+        problems = [*problems, *validate_advice(advice_text, "conseils")]
     return list(problems)
 
 
@@ -229,14 +220,14 @@ def save_rubric_version(
         if advice_text is None or not advice_text.strip():
             advice_text = parent.advice_text if parent is not None else _default_advice_text()
         if parent is not None and parent.rubric_id == rubric_id:
-            same = set_version_line(text, parent.version) == parent.text
+            same = bump_version(text, parent.version) == parent.text
             if same and (advice_text or "") == (parent.advice_text or ""):
                 raise StoreError(
                     f"Aucune modification par rapport à la version {parent.version} : "
                     "rien à enregistrer."
                 )
         version = _next_version(s, rubric_id)
-        final = set_version_line(text, version)
+        final = bump_version(text, version)
         row = RubricVersionRow(
             rubric_id=rubric_id,
             version=version,
@@ -390,7 +381,6 @@ __all__ = [
     "get_rubric_version",
     "list_rubric_versions",
     "save_rubric_version",
-    "set_version_line",
     "validate_rubric_text",
     "version_file",
     "version_for_analysis",
