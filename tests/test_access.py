@@ -393,6 +393,9 @@ def test_the_annual_review_page(db, exam) -> None:
     store.adopt_unanimous(db, exam.manager, exam.candidate.id)
     store.record_decision(db, exam.manager, exam.candidate.id)
     at = _app(db, exam.trainer)
+    assert at.title[0].value == "Calibration des grilles"  # the trainer's landing page
+    at.switch_page("call_eval/ui/pages/bilan.py").run()
+    assert not at.exception, at.exception
     assert at.title[0].value == "Bilan annuel"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Sessions"] == "2" and metrics["Taux de réussite"] == "100 %"

@@ -66,6 +66,11 @@ PAGES: list[PageSpec] = [
              "call_eval.ui.page_deliberation", EXAM, "Examen"),
     PageSpec("fiche", "Fiche de résultat", ":material/description:", "fiche",
              "call_eval.ui.page_fiche", EXAM, "Examen"),
+    PageSpec("entrainements", "Entraînements", ":material/school:", "entrainements",
+             "call_eval.ui.page_entrainements", frozenset({ADMIN, TRAINER, TRAINEE}),
+             "Formation"),
+    PageSpec("calibration", "Calibration des grilles", ":material/tune:", "calibration",
+             "call_eval.ui.page_calibration", frozenset({ADMIN, TRAINER}), "Formation"),
     PageSpec("bilan", "Bilan annuel", ":material/monitoring:", "bilan",
              "call_eval.ui.page_bilan", frozenset({ADMIN, MANAGER, TRAINER}), "Pilotage"),
     PageSpec("comptes", "Comptes", ":material/group:", "comptes",
@@ -82,8 +87,8 @@ ROLE_HOME = {
     ADMIN: "sessions",
     MANAGER: "sessions",
     JUROR: "appels",
-    TRAINER: "bilan",
-    TRAINEE: "compte",
+    TRAINER: "calibration",
+    TRAINEE: "entrainements",
 }
 
 

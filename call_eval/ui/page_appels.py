@@ -31,9 +31,9 @@ def render() -> None:
     st.title("Appels")
     common.flash()
     manages = user.can("exam_calls.manage")
-    if manages:
-        _jobs_panel(db, jobs)
     listings = store.list_recordings(db, user, purpose=store.EXAM)
+    if manages:
+        _jobs_panel(db, jobs, {item.recording.id for item in listings})
     if manages:
         with st.expander(
             "Déposer un nouvel appel", expanded=not listings, icon=":material/upload:"
@@ -178,12 +178,18 @@ def _accept_upload(
 
 
 # --------------------------------------------------------------------------- jobs
-def _jobs_panel(db: Database, jobs: JobManager) -> None:
-    active = any(j.active for j in jobs.snapshot())
+def _jobs_panel(db: Database, jobs: JobManager, visible: set[int]) -> None:
+    """Analyses of the exam calls listed below (trainees' practice analyses share the
+    queue but are not shown here)."""
+
+    def snapshot() -> list[Any]:
+        return [j for j in jobs.snapshot() if j.recording_id in visible]
+
+    active = any(j.active for j in snapshot())
 
     @st.fragment(run_every=1.0 if active else None)
     def panel() -> None:
-        shown = [j for j in jobs.snapshot() if j.active or j.id not in _dismissed()]
+        shown = [j for j in snapshot() if j.active or j.id not in _dismissed()]
         finished_now = {j.id for j in shown if not j.active}
         seen = st.session_state.setdefault("jobs_seen_finished", set())
         if active and finished_now - seen:
