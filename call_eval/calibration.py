@@ -77,6 +77,12 @@ _WARM_UP = (
 )
 
 
+# A small calibration set shipped with the app (three calls of our own writing, other
+# sectors than the public corpus, with two jurors' ticks): the « Calibration » page offers
+# it as « Jeu d'exemple », and the tests use it.
+EXAMPLE_SET = Path(__file__).resolve().parent / "data" / "calibration_example"
+
+
 class CalibrationError(CallEvalError):
     """A calibration set (file or record) is malformed; the message names the file and
     field and says what is expected."""

@@ -1,6 +1,6 @@
 """The « Calibration des grilles » page driven by streamlit.testing (AppTest).
 
-The calibration sets are the files of tests/data/calibration_set (uploaded through the
+The calibration sets are the files of call_eval/data/calibration_example (uploaded through the
 page) and exam calls whose jurors validated their grids (built with exam_fixtures). What
 the page shows is checked against :class:`~call_eval.calibration.Rescorer` run directly,
 and a few numbers against values computed by hand.
@@ -18,13 +18,13 @@ from streamlit.testing.v1 import AppTest
 
 from call_eval import store
 from call_eval.auth import SYSTEM, User
-from call_eval.calibration import Rescorer, load_calibration_set
+from call_eval.calibration import EXAMPLE_SET, Rescorer, load_calibration_set
 from call_eval.ui import calibration_view as view
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
 PAGE = "call_eval/ui/pages/calibration.py"
-SET = Path(__file__).parent / "data" / "calibration_set"
+SET = EXAMPLE_SET
 RATE_MAX = "criteria.C02.rule.all[0].max"  # C02's speaking-rate band, upper end
 
 
@@ -194,10 +194,15 @@ def test_db_set_report_matches_the_rescorer(db, trainer, exam) -> None:
     assert _table(at, "Kappa de Fleiss") is not None
 
 
-def test_empty_db_set_says_what_to_do(db, trainer) -> None:
+def test_empty_db_set_says_what_to_do_and_the_example_set_works(db, trainer) -> None:
     at = _calibration(db, trainer)
     assert any("Aucune grille validée" in i.value for i in at.info)
     assert not at.error
+    at.segmented_control(key="cal_source").set_value("exemple")
+    _run(at)
+    assert "**3** appels, dont **3** noté(s) par plusieurs jurés" in _texts(at)
+    expected = Rescorer(load_calibration_set(SET)).calibrate(store.version_file(db, _shipped(db)))
+    assert _metric(at, "Accord global") == view.fmt_ratio(expected.overall.agreement)
 
 
 def test_bad_file_shows_a_french_error(db, trainer, tmp_path) -> None:

@@ -1,7 +1,7 @@
 """Calibration: metrics against hand-computed values, calibration files, re-scoring.
 
 The metric tests use small tables computed by hand (in comments). The calibration-set
-tests use tests/data/calibration_set (three short calls of our own writing, with the ticks
+tests use call_eval/data/calibration_example (three short calls of our own writing, with the ticks
 of one reference juror and of two or three jurors) and the real detectors; they check what
 the report says against the suggestions and ticks, not against detector output written in
 advance. Re-scoring under a stricter rubric uses C02, which reads audio features only.
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from call_eval.calibration import (
+    EXAMPLE_SET,
     CalibrationCall,
     CalibrationError,
     Rescorer,
@@ -43,7 +44,7 @@ from call_eval.rubric import load_rubric
 from call_eval.settings import default_rubric_path
 
 DATA = Path(__file__).parent / "data"
-SET = DATA / "calibration_set"
+SET = EXAMPLE_SET
 A, NA, AV = "acquis", "non_acquis", "a_verifier"
 
 

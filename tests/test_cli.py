@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from call_eval.calibration import EXAMPLE_SET
 from call_eval.cli import main
 
 DATA = Path(__file__).parent / "data"
@@ -102,7 +103,7 @@ def test_models_lists_embedded_asr(capsys):
 
 
 def test_calibrate_command(capsys):
-    assert main(["calibrate", "--set", str(DATA / "calibration_set")]) == 0
+    assert main(["calibrate", "--set", str(EXAMPLE_SET)]) == 0
     out = capsys.readouterr().out
     assert "Kappa" in out and "C01" in out
 

@@ -4,7 +4,7 @@ phrases to avoid, self-assessment and progress.
 The first tests build an analysis by hand (an inline rubric, findings and features written
 here, scored with the real scoring) and an advice file with marker texts, so that what is
 checked is how feedback picks the advice and the moment. The last ones run the real
-pipeline on tests/data/calibration_set calls with the shipped rubrics/advice_fr.yaml.
+pipeline on call_eval/data/calibration_example calls with the shipped rubrics/advice_fr.yaml.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from call_eval.calibration import fmt_time, load_calibration_set
+from call_eval.calibration import EXAMPLE_SET, fmt_time, load_calibration_set
 from call_eval.errors import ConfigError, RubricError
 from call_eval.feedback import (
     build_feedback,
@@ -33,7 +33,7 @@ from call_eval.scoring import score
 from call_eval.settings import rubrics_dir
 from call_eval.types import Evidence, Finding
 
-SET = Path(__file__).parent / "data" / "calibration_set"
+SET = EXAMPLE_SET
 
 RUBRIC = """
 id: test-grid

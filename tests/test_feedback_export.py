@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from call_eval import report
-from call_eval.calibration import fmt_time, load_calibration_set
+from call_eval.calibration import EXAMPLE_SET, fmt_time, load_calibration_set
 from call_eval.cli import main
 from call_eval.feedback import (
     AdvicePoint,
@@ -65,7 +65,7 @@ def sample() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def weak_analysis(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``call-eval analyze --format json`` of the weak calibration call (with findings)."""
-    call = next(c for c in load_calibration_set(DATA / "calibration_set") if c.call_id == "cal-02")
+    call = next(c for c in load_calibration_set(EXAMPLE_SET) if c.call_id == "cal-02")
     folder = tmp_path_factory.mktemp("weak")
     transcript = folder / "cal-02.json"
     transcript.write_text(

@@ -53,7 +53,11 @@ from call_eval.ui import common, resources
 log = logging.getLogger(__name__)
 
 TABS = ("Accord avec les jurés", "Modifier la grille", "Comparer deux versions")
-SOURCES = {"base": "Base de données (grilles validées des jurés)", "fichiers": "Fichiers"}
+SOURCES = {
+    "base": "Base de données (grilles validées des jurés)",
+    "fichiers": "Fichiers",
+    "exemple": "Jeu d'exemple (3 appels fournis)",
+}
 ALL = "ensemble"
 MAX_DISAGREEMENTS = 40
 DRAFTS = "cal_drafts"
@@ -204,7 +208,12 @@ def _choose_set(db: Database, user: User) -> ChosenSet:
             required=True,
             key="cal_source",
         )
-        chosen = _file_set() if source == "fichiers" else _db_set(db, user)
+        if source == "fichiers":
+            chosen = _file_set()
+        elif source == "exemple":
+            chosen = _example_set()
+        else:
+            chosen = _db_set(db, user)
         if chosen:
             summary = view.summarize_set(chosen.calls)
             st.markdown(summary.text)
@@ -244,6 +253,28 @@ def _db_set(db: Database, user: User) -> ChosenSet:
             "de calibration (« Fichiers »)."
         )
     return ChosenSet(tuple(calls), cached["fp"])
+
+
+def _example_set() -> ChosenSet:
+    """The three example calls shipped with the app (to try calibration before any
+    juror has validated a grid)."""
+    from call_eval.calibration import EXAMPLE_SET, load_calibration_set
+
+    cached = st.session_state.get("cal_example_set")
+    if cached is None:
+        try:
+            calls = load_calibration_set(EXAMPLE_SET)
+        except CallEvalError as exc:
+            st.error(str(exc))
+            return NO_SET
+        cached = {"calls": calls, "fp": view.set_fingerprint(calls)}
+        st.session_state["cal_example_set"] = cached
+    st.caption(
+        "Trois appels rédigés pour l'exemple (salle de sport, assurance auto, fournisseur "
+        "internet), notés par "
+        "deux jurés : pour essayer la calibration avant d'avoir des grilles validées."
+    )
+    return ChosenSet(tuple(cached["calls"]), cached["fp"])
 
 
 def _file_set() -> ChosenSet:
