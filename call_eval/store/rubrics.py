@@ -82,7 +82,8 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _default_advice_text() -> str | None:
+def default_advice_text() -> str | None:
+    """The shipped advice texts (``rubrics/advice_fr.yaml``), or None when missing."""
     from call_eval.feedback import ADVICE_FILE
 
     path = settings.rubrics_dir() / ADVICE_FILE
@@ -126,7 +127,7 @@ def _sync_builtin(s: Session) -> None:
                 version=version,
                 sha256=sha,
                 text=text,
-                advice_text=_default_advice_text(),
+                advice_text=default_advice_text(),
                 note="Grille livrée avec l'application.",
                 origin=_relative(path),
                 active=False,
@@ -218,7 +219,7 @@ def save_rubric_version(
         _sync_builtin(s)
         parent = _row(s, based_on) if based_on is not None else None
         if advice_text is None or not advice_text.strip():
-            advice_text = parent.advice_text if parent is not None else _default_advice_text()
+            advice_text = parent.advice_text if parent is not None else default_advice_text()
         if parent is not None and parent.rubric_id == rubric_id:
             same = bump_version(text, parent.version) == parent.text
             if same and (advice_text or "") == (parent.advice_text or ""):
@@ -378,6 +379,7 @@ __all__ = [
     "activate_rubric_version",
     "active_rubric_path",
     "advice_file",
+    "default_advice_text",
     "get_rubric_version",
     "list_rubric_versions",
     "save_rubric_version",

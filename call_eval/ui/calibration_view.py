@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,7 @@ from call_eval.calibration import (
     CalibrationError,
     CalibrationReport,
     CriterionMetrics,
+    Rescorer,
     RubricComparison,
     evidence_line,
     fmt_number,
@@ -31,6 +35,8 @@ from call_eval.calibration import (
     load_calibration_set,
 )
 from call_eval.types import STATES
+
+log = logging.getLogger(__name__)
 
 SET_FILE_TYPES = ("yaml", "yml", "json")
 EFFECT_MARKS = {
@@ -42,6 +48,47 @@ EFFECT_MARKS = {
 
 
 # --------------------------------------------------------------------------- the set
+
+
+class SetScorer:
+    """One :class:`Rescorer` for one calibration set, with the reports (and comparisons)
+    of the rubric texts already scored. Shared between sessions: one lock."""
+
+    def __init__(self, calls: Sequence[CalibrationCall], keep: int = 12) -> None:
+        self.rescorer = Rescorer(calls)
+        self._lock = threading.Lock()
+        self._keep = keep
+        self._reports: OrderedDict[str, CalibrationReport] = OrderedDict()
+        self._comparisons: OrderedDict[tuple[str, str], RubricComparison] = OrderedDict()
+
+    def report(self, key: str, rubric: Any) -> CalibrationReport:
+        """The report of ``rubric`` (a path or a Rubric), computed once per ``key``."""
+        with self._lock:
+            if key in self._reports:
+                self._reports.move_to_end(key)
+                return self._reports[key]
+            report = self.rescorer.calibrate(rubric)
+            self._reports[key] = report
+            while len(self._reports) > self._keep:
+                self._reports.popitem(last=False)
+            log.info(
+                "calibration: %d call(s) re-scored in %.3f s",
+                len(report.calls),
+                report.timings.get("rescoring_s", 0.0),
+            )
+            return report
+
+    def compare(self, key_a: str, rubric_a: Any, key_b: str, rubric_b: Any) -> RubricComparison:
+        with self._lock:
+            pair = (key_a, key_b)
+            if pair not in self._comparisons:
+                self._comparisons[pair] = self.rescorer.compare(rubric_a, rubric_b)
+                while len(self._comparisons) > self._keep:
+                    self._comparisons.popitem(last=False)
+            self._comparisons.move_to_end(pair)
+            return self._comparisons[pair]
+
+
 def set_fingerprint(calls: Sequence[CalibrationCall]) -> str:
     """A hash of everything re-scoring and the report read from a set (transcripts,
     features, script, CRM note, ticks and comments): equal sets share one Rescorer."""

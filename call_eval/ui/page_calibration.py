@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,7 +37,6 @@ from call_eval.auth import User
 from call_eval.calibration import (
     CalibrationCall,
     CalibrationReport,
-    Rescorer,
     RubricComparison,
     fmt_number,
     fmt_ratio,
@@ -90,56 +87,6 @@ Au lieu de `turns`, un fichier peut citer une analyse enregistrée (`analysis: a
 à déposer avec lui). Sans `labels`, la référence est la majorité des jurés."""
 
 
-# --------------------------------------------------------------------------- scoring cache
-class SetScorer:
-    """One :class:`Rescorer` for one calibration set, with the reports (and comparisons)
-    of the rubric texts already scored. Shared between sessions: one lock."""
-
-    def __init__(self, calls: Sequence[CalibrationCall], keep: int = 12) -> None:
-        self.rescorer = Rescorer(calls)
-        self._lock = threading.Lock()
-        self._keep = keep
-        self._reports: OrderedDict[str, CalibrationReport] = OrderedDict()
-        self._comparisons: OrderedDict[tuple[str, str], RubricComparison] = OrderedDict()
-
-    def report(self, key: str, rubric: Any) -> CalibrationReport:
-        """The report of ``rubric`` (a path or a Rubric), computed once per ``key``."""
-        with self._lock:
-            if key in self._reports:
-                self._reports.move_to_end(key)
-                return self._reports[key]
-            report = self.rescorer.calibrate(rubric)
-            self._reports[key] = report
-            while len(self._reports) > self._keep:
-                self._reports.popitem(last=False)
-            log.info(
-                "calibration: %d call(s) re-scored in %.3f s",
-                len(report.calls),
-                report.timings.get("rescoring_s", 0.0),
-            )
-            return report
-
-    def compare(self, key_a: str, rubric_a: Any, key_b: str, rubric_b: Any) -> RubricComparison:
-        with self._lock:
-            pair = (key_a, key_b)
-            if pair not in self._comparisons:
-                self._comparisons[pair] = self.rescorer.compare(rubric_a, rubric_b)
-                while len(self._comparisons) > self._keep:
-                    self._comparisons.popitem(last=False)
-            self._comparisons.move_to_end(pair)
-            return self._comparisons[pair]
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _set_scorer(fingerprint: str, _calls: tuple[CalibrationCall, ...]) -> SetScorer:
-    return SetScorer(_calls)
-
-
-def set_scorer(calls: Sequence[CalibrationCall], fingerprint: str | None = None) -> SetScorer:
-    """The scorer of this set (the same object across reruns, sessions and rubric edits)."""
-    return _set_scorer(fingerprint or view.set_fingerprint(calls), tuple(calls))
-
-
 @dataclass(frozen=True)
 class ChosenSet:
     """The calibration set of the page (empty when none), with its fingerprint."""
@@ -150,8 +97,8 @@ class ChosenSet:
     def __bool__(self) -> bool:
         return bool(self.calls)
 
-    def scorer(self) -> SetScorer:
-        return set_scorer(self.calls, self.fingerprint or None)
+    def scorer(self) -> view.SetScorer:
+        return resources.set_scorer(self.calls, self.fingerprint or None)
 
 
 NO_SET = ChosenSet()
@@ -359,7 +306,9 @@ def _version_select(
     return by_id[chosen]
 
 
-def _version_report(db: Database, scorer: SetScorer, version: RubricVersion) -> CalibrationReport:
+def _version_report(
+    db: Database, scorer: view.SetScorer, version: RubricVersion
+) -> CalibrationReport:
     return scorer.report(version.sha256, store.version_file(db, version))
 
 
@@ -590,13 +539,7 @@ def _drafts() -> dict[int, dict[str, Any]]:
 
 def _base_advice(version: RubricVersion) -> str:
     """The advice texts of a version (the shipped ones when it has none)."""
-    if version.advice_text:
-        return version.advice_text
-    from call_eval import settings
-    from call_eval.feedback import ADVICE_FILE
-
-    path = settings.rubrics_dir() / ADVICE_FILE
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
+    return version.advice_text or store.default_advice_text() or ""
 
 
 def _draft(version: RubricVersion) -> dict[str, Any]:

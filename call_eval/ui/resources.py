@@ -1,10 +1,12 @@
-"""The app's only ``st.cache_resource`` wrappers: database, job queue, stored results."""
+"""The app's only ``st.cache_resource`` wrappers: database, job queue, stored results,
+the calibration sets' scorers."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -12,6 +14,10 @@ from call_eval import store
 from call_eval.auth import SYSTEM, User
 from call_eval.store import Database
 from call_eval.ui.jobs import JobManager
+
+if TYPE_CHECKING:  # pragma: no cover
+    from call_eval.calibration import CalibrationCall
+    from call_eval.ui.calibration_view import SetScorer
 
 
 @st.cache_resource(show_spinner=False)
@@ -82,3 +88,18 @@ def _open_once(target: str, url: str) -> _Once:
 def take_open_target(target: str, db: Database) -> bool:
     """True for the first session of this server asking to open ``target`` (then False)."""
     return _open_once(target, db.url).take()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _set_scorer(fingerprint: str, _calls: tuple[CalibrationCall, ...]) -> SetScorer:
+    from call_eval.ui.calibration_view import SetScorer
+
+    return SetScorer(_calls)
+
+
+def set_scorer(calls: Sequence[CalibrationCall], fingerprint: str | None = None) -> SetScorer:
+    """The scorer of a calibration set: one per set (by fingerprint), shared by reruns,
+    sessions and rubric edits, so that re-scoring an edited rubric takes seconds."""
+    from call_eval.ui.calibration_view import set_fingerprint
+
+    return _set_scorer(fingerprint or set_fingerprint(calls), tuple(calls))
