@@ -236,3 +236,71 @@ def flash() -> None:
 
 def time_label(seconds: float | None) -> str:
     return format_time(seconds)
+
+
+def tick_control_css(prefix: str) -> str:
+    """CSS colouring the « Acquis » (green) / « Non acquis » (red) choice of the
+    segmented controls whose key starts with ``prefix`` (no ``<style>`` tag)."""
+    sel = f'[class*="st-key-{prefix}"] button[aria-checked="true"]'
+    return (
+        f"{sel}:first-child {{\n  background: rgba(33, 195, 84, 0.16) !important; "
+        "border-color: rgb(21, 130, 60) !important; }\n"
+        f"{sel}:first-child p {{\n  color: rgb(21, 115, 55) !important; font-weight: 600; }}\n"
+        f"{sel}:last-child {{\n  background: rgba(255, 43, 43, 0.10) !important; "
+        "border-color: rgb(190, 35, 35) !important; }\n"
+        f"{sel}:last-child p {{\n  color: rgb(175, 30, 30) !important; font-weight: 600; }}\n"
+    )
+
+
+def link_buttons_css(*prefixes: str, size: str = "0.85rem", wrap: bool = True) -> str:
+    """CSS turning the buttons whose key starts with one of ``prefixes`` into left-aligned
+    text links (a quote with its time that plays the call from there); ``wrap``: long
+    texts wrap, in ``size``."""
+
+    def each(suffix: str) -> str:
+        return ", ".join(f'[class*="st-key-{p}"] {suffix}' for p in prefixes)
+
+    css = (
+        each("button") + " {\n  justify-content: flex-start; text-align: left; "
+        "padding: 0.1rem 0.3rem; }\n"
+        + each("button > div")
+        + " {\n  justify-content: flex-start; width: 100%; }\n"
+        + each("button p")
+        + " { text-align: left; }\n"
+        + each("button:hover")
+        + " { background: rgba(28, 131, 225, 0.08); }\n"
+    )
+    if wrap:
+        css += (
+            each("button p")
+            + f" {{ font-size: {size}; white-space: normal !important; }}\n"
+            + each('[data-testid="stMarkdownContainer"]')
+            + " {\n  white-space: normal !important; overflow: visible !important; }\n"
+        )
+    return css
+
+
+def call_upload_fields(
+    prefix: str, *, file_label: str, crm_label: str, crm_help: str
+) -> tuple[Any, Any, str]:
+    """Inside a form: the call (audio or transcript JSON), the optional call script and the
+    optional CRM note; widget keys ``<prefix>_file``, ``_script``, ``_crm``."""
+    from call_eval.ui.uploads import accepted_extensions
+
+    formats = ", ".join(accepted_extensions())
+    upload = st.file_uploader(
+        file_label,
+        key=f"{prefix}_file",
+        help=f"Formats acceptés : {formats}. Une transcription JSON (utterances) est "
+        "acceptée à la place de l'audio.",
+    )
+    left, right = st.columns(2)
+    with left:
+        script = st.file_uploader(
+            "Script d'appel (facultatif)",
+            key=f"{prefix}_script",
+            help="Texte : une question par ligne ; ou YAML : une liste de questions.",
+        )
+    with right:
+        crm_note = st.text_area(crm_label, key=f"{prefix}_crm", height=100, help=crm_help)
+    return upload, script, crm_note

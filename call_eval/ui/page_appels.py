@@ -8,8 +8,6 @@ session each call is attached to.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -21,7 +19,7 @@ from call_eval.report import format_date, format_duration
 from call_eval.store import CallListing, Database
 from call_eval.ui import common, resources
 from call_eval.ui.jobs import JobManager
-from call_eval.ui.uploads import accepted_extensions, check_upload, parse_script_upload
+from call_eval.ui.uploads import store_upload
 
 
 def render() -> None:
@@ -101,29 +99,14 @@ def start_analysis(db: Database, jobs: JobManager, recording: store.Recording, u
 
 
 def _upload_form(db: Database, jobs: JobManager, user: User) -> None:
-    formats = ", ".join(accepted_extensions())
     with st.form("upload", clear_on_submit=False, border=False):
         candidate = st.text_input("Candidat (prénom et nom)", key="upload_candidate")
-        upload = st.file_uploader(
-            "Enregistrement de l'appel",
-            key="upload_file",
-            help=f"Formats acceptés : {formats}. Une transcription JSON (utterances) est "
-            "acceptée à la place de l'audio.",
+        upload, script, crm_note = common.call_upload_fields(
+            "upload",
+            file_label="Enregistrement de l'appel",
+            crm_label="Note CRM du candidat (facultatif)",
+            crm_help="La note saisie par le candidat après l'appel (critère C12).",
         )
-        left, right = st.columns(2)
-        with left:
-            script = st.file_uploader(
-                "Script d'appel (facultatif)",
-                key="upload_script",
-                help="Texte : une question par ligne ; ou YAML : une liste de questions.",
-            )
-        with right:
-            crm_note = st.text_area(
-                "Note CRM du candidat (facultatif)",
-                key="upload_crm",
-                height=100,
-                help="La note saisie par le candidat après l'appel (critère C12).",
-            )
         submitted = st.form_submit_button("Déposer et analyser", type="primary")
     if not submitted:
         return
@@ -148,32 +131,7 @@ def _accept_upload(
     script: Any,
     crm_note: str,
 ) -> str:
-    data = upload.getvalue()
-    check = check_upload(upload.name, data)
-    questions: tuple[str, ...] = ()
-    if script is not None:
-        questions = parse_script_upload(script.name, script.getvalue())
-    uploads_dir = db.data_dir / "uploads"
-    uploads_dir.mkdir(parents=True, exist_ok=True)
-    suffix = Path(upload.name).suffix.lower()
-    with tempfile.NamedTemporaryFile(dir=uploads_dir, suffix=suffix, delete=False) as handle:
-        handle.write(data)
-        temp = Path(handle.name)
-    try:
-        recording = store.add_recording(
-            db,
-            temp,
-            filename=Path(upload.name).name,
-            candidate=candidate.strip() or None,
-            script_questions=questions,
-            crm_note=crm_note.strip() or None,
-            duration=check.duration,
-            format=check.format,
-            input_kind=check.kind,
-            actor=user,
-        )
-    finally:
-        temp.unlink(missing_ok=True)
+    recording = store_upload(db, user, upload, script, crm_note, candidate=candidate)
     return start_analysis(db, jobs, recording, user)
 
 

@@ -16,10 +16,8 @@ what the user may not read or change (another trainee's call, a frozen self-asse
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -45,7 +43,7 @@ from call_eval.ui import training_view as view
 from call_eval.ui.jobs import JobManager
 from call_eval.ui.page_appels import start_analysis
 from call_eval.ui.page_revue import MIME_TYPES
-from call_eval.ui.uploads import accepted_extensions, check_upload, parse_script_upload
+from call_eval.ui.uploads import store_upload
 
 log = logging.getLogger(__name__)
 
@@ -59,32 +57,19 @@ MOMENT_WORDS = {
     "mesure": "Mesuré ici",
     "repère": "À cet endroit",
 }
-CSS = """
-<style>
-[class*="st-key-seek-"] button { justify-content: flex-start; text-align: left;
-  padding: 0.1rem 0.3rem; }
-[class*="st-key-seek-"] button > div { justify-content: flex-start; width: 100%; }
-[class*="st-key-seek-"] button p { text-align: left; font-size: 0.88rem;
-  white-space: normal !important; }
-[class*="st-key-seek-"] [data-testid="stMarkdownContainer"] {
-  white-space: normal !important; overflow: visible !important; }
-[class*="st-key-seek-"] button:hover { background: rgba(28, 131, 225, 0.08); }
-[data-testid="stLayoutWrapper"]:has(> .st-key-train-player) {
+CSS = (
+    "<style>\n"
+    + common.link_buttons_css("seek-", size="0.88rem")
+    + common.tick_control_css("self-")
+    + """[data-testid="stLayoutWrapper"]:has(> .st-key-train-player) {
   position: sticky; top: 0.5rem; z-index: 3; }
 .st-key-train-player { background: var(--background-color, #fff);
   box-shadow: 0 2px 8px rgba(0, 0, 0, 0.06); }
-[class*="st-key-self-"] button[aria-checked="true"]:first-child {
-  background: rgba(33, 195, 84, 0.16) !important; border-color: rgb(21, 130, 60) !important; }
-[class*="st-key-self-"] button[aria-checked="true"]:first-child p {
-  color: rgb(21, 115, 55) !important; font-weight: 600; }
-[class*="st-key-self-"] button[aria-checked="true"]:last-child {
-  background: rgba(255, 43, 43, 0.10) !important; border-color: rgb(190, 35, 35) !important; }
-[class*="st-key-self-"] button[aria-checked="true"]:last-child p {
-  color: rgb(175, 30, 30) !important; font-weight: 600; }
 [class*="st-key-cmp-"] [data-testid="stMarkdownContainer"] p,
 [class*="st-key-imp-"] [data-testid="stMarkdownContainer"] p { margin-bottom: 0.35rem; }
 </style>
 """
+)
 
 
 def render() -> None:
@@ -232,28 +217,13 @@ def _attempt_selector(
 
 # --------------------------------------------------------------------------- upload
 def _upload_form(db: Database, jobs: JobManager, user: User) -> None:
-    formats = ", ".join(accepted_extensions())
     with st.form("train_upload", clear_on_submit=False, border=False):
-        upload = st.file_uploader(
-            "Enregistrement de votre appel",
-            key="train_file",
-            help=f"Formats acceptés : {formats}. Une transcription JSON (utterances) est "
-            "acceptée à la place de l'audio.",
+        upload, script, crm_note = common.call_upload_fields(
+            "train",
+            file_label="Enregistrement de votre appel",
+            crm_label="Votre note CRM (facultatif)",
+            crm_help="La note que vous avez saisie après l'appel (critère C12).",
         )
-        left, right = st.columns(2)
-        with left:
-            script = st.file_uploader(
-                "Script d'appel (facultatif)",
-                key="train_script",
-                help="Texte : une question par ligne ; ou YAML : une liste de questions.",
-            )
-        with right:
-            crm_note = st.text_area(
-                "Votre note CRM (facultatif)",
-                key="train_crm",
-                height=100,
-                help="La note que vous avez saisie après l'appel (critère C12).",
-            )
         submitted = st.form_submit_button(
             "Déposer et analyser", type="primary", icon=":material/upload:"
         )
@@ -276,32 +246,7 @@ def _upload_form(db: Database, jobs: JobManager, user: User) -> None:
 def _accept_upload(
     db: Database, jobs: JobManager, user: User, upload: Any, script: Any, crm_note: str
 ) -> tuple[Recording, str]:
-    data = upload.getvalue()
-    check = check_upload(upload.name, data)
-    questions: tuple[str, ...] = ()
-    if script is not None:
-        questions = parse_script_upload(script.name, script.getvalue())
-    uploads_dir = db.data_dir / "uploads"
-    uploads_dir.mkdir(parents=True, exist_ok=True)
-    suffix = Path(upload.name).suffix.lower()
-    with tempfile.NamedTemporaryFile(dir=uploads_dir, suffix=suffix, delete=False) as handle:
-        handle.write(data)
-        temp = Path(handle.name)
-    try:
-        recording = store.add_recording(
-            db,
-            temp,
-            filename=Path(upload.name).name,
-            script_questions=questions,
-            crm_note=(crm_note or "").strip() or None,
-            duration=check.duration,
-            format=check.format,
-            input_kind=check.kind,
-            actor=user,
-            purpose=store.PRACTICE,
-        )
-    finally:
-        temp.unlink(missing_ok=True)
+    recording = store_upload(db, user, upload, script, crm_note, purpose=store.PRACTICE)
     started = start_analysis(db, jobs, recording, user)
     if "réutilisée" in started:
         return recording, (

@@ -42,34 +42,21 @@ MIME_TYPES = {
     "aac": "audio/aac",
     "webm": "audio/webm",
 }
-CSS = """
-<style>
+CSS = (
+    """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 [data-testid="stLayoutWrapper"]:has(> .st-key-review-side) {
   position: sticky; top: 3.5rem; z-index: 2; }
 .st-key-review-side { max-height: calc(100vh - 4.5rem); overflow-y: auto; overflow-x: hidden; }
 .st-key-transcript { max-height: calc(100vh - 17rem); }
 .st-key-score-panel [data-testid="stMetricValue"] { font-size: 1.6rem; }
-[class*="st-key-utt-"] button, [class*="st-key-ev-"] button {
-  justify-content: flex-start; text-align: left; padding: 0.1rem 0.3rem; }
-[class*="st-key-utt-"] button > div, [class*="st-key-ev-"] button > div {
-  justify-content: flex-start; width: 100%; }
-[class*="st-key-utt-"] button p, [class*="st-key-ev-"] button p { text-align: left; }
-[class*="st-key-utt-"] button:hover { background: rgba(28, 131, 225, 0.08); }
-[class*="st-key-ev-"] button p { font-size: 0.85rem; white-space: normal !important; }
-[class*="st-key-ev-"] [data-testid="stMarkdownContainer"] {
-  white-space: normal !important; overflow: visible !important; }
 [class*="st-key-crit-"] [data-testid="stMarkdownContainer"] p { margin-bottom: 0.45rem; }
-[class*="st-key-tick-"] button[aria-checked="true"]:first-child {
-  background: rgba(33, 195, 84, 0.16) !important; border-color: rgb(21, 130, 60) !important; }
-[class*="st-key-tick-"] button[aria-checked="true"]:first-child p {
-  color: rgb(21, 115, 55) !important; font-weight: 600; }
-[class*="st-key-tick-"] button[aria-checked="true"]:last-child {
-  background: rgba(255, 43, 43, 0.10) !important; border-color: rgb(190, 35, 35) !important; }
-[class*="st-key-tick-"] button[aria-checked="true"]:last-child p {
-  color: rgb(175, 30, 30) !important; font-weight: 600; }
-</style>
 """
+    + common.link_buttons_css("utt-", wrap=False)
+    + common.link_buttons_css("ev-")
+    + common.tick_control_css("tick-")
+    + "</style>\n"
+)
 
 
 def render() -> None:

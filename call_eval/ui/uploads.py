@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from call_eval import settings
+from call_eval import settings, store
+from call_eval.auth import User
 from call_eval.errors import AudioError, TranscriptError
 from call_eval.report import format_duration
 
@@ -134,3 +136,46 @@ def parse_script_upload(filename: str, data: bytes) -> tuple[str, ...]:
             f"Le script « {name} » ne contient aucune question (une par ligne, ou une liste YAML)."
         )
     return questions
+
+
+def store_upload(
+    db: store.Database,
+    user: User,
+    upload: Any,
+    script: Any = None,
+    crm_note: str | None = None,
+    *,
+    candidate: str | None = None,
+    purpose: str = store.EXAM,
+) -> store.Recording:
+    """Check an uploaded call (an object with ``name`` and ``getvalue()``, as Streamlit's
+    uploads), with its optional script upload and CRM note, and keep it in the store.
+
+    Raises the French :class:`~call_eval.errors.CallEvalError` of the first problem."""
+    data = upload.getvalue()
+    check = check_upload(upload.name, data)
+    questions: tuple[str, ...] = ()
+    if script is not None:
+        questions = parse_script_upload(script.name, script.getvalue())
+    uploads_dir = db.data_dir / "uploads"
+    uploads_dir.mkdir(parents=True, exist_ok=True)
+    suffix = Path(upload.name).suffix.lower()
+    with tempfile.NamedTemporaryFile(dir=uploads_dir, suffix=suffix, delete=False) as handle:
+        handle.write(data)
+        temp = Path(handle.name)
+    try:
+        return store.add_recording(
+            db,
+            temp,
+            filename=Path(upload.name).name,
+            candidate=(candidate or "").strip() or None,
+            script_questions=questions,
+            crm_note=(crm_note or "").strip() or None,
+            duration=check.duration,
+            format=check.format,
+            input_kind=check.kind,
+            actor=user,
+            purpose=purpose,
+        )
+    finally:
+        temp.unlink(missing_ok=True)
