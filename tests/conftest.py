@@ -115,3 +115,27 @@ def short_call_yaml() -> Path:
 def demo_dir() -> Path:
     """The bundled demo call (call_eval/data/demo): audio, reference JSON, RTTM, script, CRM."""
     return DEMO_DIR
+
+
+# --------------------------------------------------------------------------- app store
+@pytest.fixture()
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data directory for the app (its database and recordings), light hashing."""
+    from exam_fixtures import quick_hashing
+
+    directory = tmp_path / "data"
+    monkeypatch.setenv("CALL_EVAL_DATA_DIR", str(directory))
+    for name in ("CALL_EVAL_DB_URL", "CALL_EVAL_OPEN", "CALL_EVAL_MAX_DURATION_S"):
+        monkeypatch.delenv(name, raising=False)
+    quick_hashing(monkeypatch)
+    return directory
+
+
+@pytest.fixture()
+def db(data_dir: Path):
+    """The store of :func:`data_dir` (modules may define their own ``db``)."""
+    from call_eval import store
+
+    database = store.open_db(data_dir=data_dir)
+    yield database
+    database.dispose()

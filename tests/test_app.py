@@ -13,7 +13,7 @@ import wave
 from pathlib import Path
 
 import pytest
-from exam_fixtures import Exam, account, build_exam, quick_hashing
+from exam_fixtures import Exam, account, build_exam
 from streamlit.testing.v1 import AppTest
 
 from call_eval import store
@@ -38,23 +38,6 @@ def _wav_bytes(seconds: float, rate: int = 8000) -> bytes:
         w.setframerate(rate)
         w.writeframes(frames)
     return buffer.getvalue()
-
-
-@pytest.fixture()
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "data"
-    monkeypatch.setenv("CALL_EVAL_DATA_DIR", str(directory))
-    for name in ("CALL_EVAL_DB_URL", "CALL_EVAL_OPEN", "CALL_EVAL_MAX_DURATION_S"):
-        monkeypatch.delenv(name, raising=False)
-    quick_hashing(monkeypatch)
-    return directory
-
-
-@pytest.fixture()
-def db(data_dir: Path) -> store.Database:
-    database = store.open_db(data_dir=data_dir)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from exam_fixtures import Exam, account, build_exam, quick_hashing, score_all
+from exam_fixtures import Exam, account, build_exam, score_all
 from streamlit.testing.v1 import AppTest
 
 from call_eval import store
@@ -26,23 +26,6 @@ APP = ROOT / "app.py"
 PAGE = "call_eval/ui/pages/calibration.py"
 SET = EXAMPLE_SET
 RATE_MAX = "criteria.C02.rule.all[0].max"  # C02's speaking-rate band, upper end
-
-
-@pytest.fixture()
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "data"
-    monkeypatch.setenv("CALL_EVAL_DATA_DIR", str(directory))
-    for name in ("CALL_EVAL_DB_URL", "CALL_EVAL_OPEN", "CALL_EVAL_MAX_DURATION_S"):
-        monkeypatch.delenv(name, raising=False)
-    quick_hashing(monkeypatch)
-    return directory
-
-
-@pytest.fixture()
-def db(data_dir: Path) -> store.Database:
-    database = store.open_db(data_dir=data_dir)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from exam_fixtures import Exam, build_exam, quick_hashing, sample_analysis, tone_wav
+from exam_fixtures import Exam, build_exam, sample_analysis, tone_wav
 from streamlit.testing.v1 import AppTest
 
 from call_eval import store
@@ -28,23 +28,6 @@ PAGE = "call_eval/ui/pages/entrainements.py"
 ADVICE = ROOT / "rubrics" / "advice_fr.yaml"
 C08_REASON = "Aucune question invitant l'appelé à exprimer ses doutes."
 C01_REASON = "Nom et organisation donnés dès la première prise de parole."
-
-
-@pytest.fixture()
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "data"
-    monkeypatch.setenv("CALL_EVAL_DATA_DIR", str(directory))
-    for name in ("CALL_EVAL_DB_URL", "CALL_EVAL_OPEN", "CALL_EVAL_MAX_DURATION_S"):
-        monkeypatch.delenv(name, raising=False)
-    quick_hashing(monkeypatch)
-    return directory
-
-
-@pytest.fixture()
-def db(data_dir: Path) -> store.Database:
-    database = store.open_db(data_dir=data_dir)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture()

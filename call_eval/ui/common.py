@@ -304,3 +304,17 @@ def call_upload_fields(
     with right:
         crm_note = st.text_area(crm_label, key=f"{prefix}_crm", height=100, help=crm_help)
     return upload, script, crm_note
+
+
+_MISSING = object()
+
+
+def sync_widget(key: str, db_value: Any) -> None:
+    """Show the stored value in the widget ``key``, unless this session already shows the
+    latest one: a change saved elsewhere (another tab, another juror, « Reprendre les
+    suggestions ») is taken over on the next run; the value the user just set is kept.
+    ``_db:<key>`` holds the stored value last shown (the callbacks restore it on a refusal)."""
+    seen_key = f"_db:{key}"
+    if key not in st.session_state or st.session_state.get(seen_key, _MISSING) != db_value:
+        st.session_state[key] = db_value
+    st.session_state[seen_key] = db_value

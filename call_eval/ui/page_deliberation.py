@@ -10,8 +10,6 @@ their own grid is validated.
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
 from call_eval import report, store
@@ -236,8 +234,8 @@ def _row(db: Database, d: Deliberation, row: DeliberationRow) -> None:
     cid = row.criterion_id
     key = f"final-{d.candidate.id}-{cid}"
     comment_key = f"fcomment-{d.candidate.id}-{cid}"
-    _sync(key, row.final_tick)
-    _sync(comment_key, row.comment)
+    common.sync_widget(key, row.final_tick)
+    common.sync_widget(comment_key, row.comment)
     flag = "-desaccord" if row.disagreement else ""
     with st.container(border=True, key=f"drow-{cid}{flag}"):
         left, right = st.columns([0.62, 0.38], gap="small")
@@ -290,16 +288,6 @@ def _row(db: Database, d: Deliberation, row: DeliberationRow) -> None:
                 st.markdown("Coche finale : " + TICK_BADGES.get(row.final_tick, TICK_BADGES[None]))
                 if row.comment:
                     st.markdown(f"*{common.md_escape(row.comment)}*")
-
-
-_MISSING = object()
-
-
-def _sync(key: str, db_value: Any) -> None:
-    seen_key = f"_db:{key}"
-    if key not in st.session_state or st.session_state.get(seen_key, _MISSING) != db_value:
-        st.session_state[key] = db_value
-    st.session_state[seen_key] = db_value
 
 
 def _on_tick(db: Database, sc_id: int, cid: str, key: str) -> None:

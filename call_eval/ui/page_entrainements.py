@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 ATTEMPT_KEY = "train_attempt"
 TRAINEE_KEY = "train_trainee"
 PLAY_KEY = "train_play"
-_MISSING = object()
 MOMENT_WORDS = {
     "preuve": "Le moment",
     "constat proche": "Le moment le plus proche",
@@ -455,12 +454,6 @@ def _seek_button(
 
 
 # --------------------------------------------------------------------------- self-assessment
-def _sync(key: str, db_value: Any) -> None:
-    """Show the stored value, unless this session already shows the latest one."""
-    seen = f"_db:{key}"
-    if key not in st.session_state or st.session_state.get(seen, _MISSING) != db_value:
-        st.session_state[key] = db_value
-    st.session_state[seen] = db_value
 
 
 def _on_self_tick(db: Database, recording_id: int, criterion_id: str, key: str) -> None:
@@ -524,7 +517,7 @@ def _self_assessment(
     )
     for c in criteria:
         key = f"self-{rid}-{c.id}"
-        _sync(key, ticks.get(c.id))
+        common.sync_widget(key, ticks.get(c.id))
         with st.container(border=True, key=f"srow-{c.id}"):
             left, right = st.columns([0.66, 0.34], vertical_alignment="center")
             left.markdown(

@@ -29,7 +29,6 @@ from call_eval.store import Database, Evaluation, Mark, Recording
 from call_eval.ui import common, resources
 
 TRANSCRIPT_PAGE = 40
-_MISSING = object()
 MIME_TYPES = {
     "wav": "audio/wav",
     "mp3": "audio/mpeg",
@@ -469,18 +468,6 @@ def _journal(db: Database, user: User, recording: Recording) -> None:
 
 
 # --------------------------------------------------------------------------- grid
-def _sync(key: str, db_value: Any) -> None:
-    """Show the stored value, unless this session already shows the latest one.
-
-    A change made in another tab (or by "Reprendre les suggestions") is taken over on the
-    next run; the value a juror just set is kept.
-    """
-    seen_key = f"_db:{key}"
-    if key not in st.session_state or st.session_state.get(seen_key, _MISSING) != db_value:
-        st.session_state[key] = db_value
-    st.session_state[seen_key] = db_value
-
-
 def _on_tick(db: Database, evaluation_id: int, criterion_id: str, key: str) -> None:
     try:
         store.set_tick(db, common.actor(db), evaluation_id, criterion_id, st.session_state.get(key))
@@ -663,8 +650,8 @@ def _criterion(
     cid = mark.criterion_id
     tick_key = f"tick-{evaluation.id}-{cid}"
     comment_key = f"comment-{evaluation.id}-{cid}"
-    _sync(tick_key, mark.tick)
-    _sync(comment_key, mark.comment)
+    common.sync_widget(tick_key, mark.tick)
+    common.sync_widget(comment_key, mark.comment)
     manual = _is_manual(mark, detail)
     with st.container(border=True, key=f"crit-{cid}"):
         left, right = st.columns([0.6, 0.4], gap="small")
