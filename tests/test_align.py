@@ -89,5 +89,10 @@ def test_punctuation_and_elision_joining():
         SpeakerWord(0.5, 0.6, "?", 1, "A"),
     ]
     assert build_utterances(words)[0].text == "C'est bien ça?"
-    split = [SpeakerWord(0, 0.2, "Avez", 1, "A"), SpeakerWord(0.2, 0.4, "-vous", 1, "A"), SpeakerWord(0.4, 0.5, "m", 1, "A"), SpeakerWord(0.5, 0.6, "'accorder", 1, "A")]
+    split = [
+        SpeakerWord(0, 0.2, "Avez", 1, "A"),
+        SpeakerWord(0.2, 0.4, "-vous", 1, "A"),
+        SpeakerWord(0.4, 0.5, "m", 1, "A"),
+        SpeakerWord(0.5, 0.6, "'accorder", 1, "A"),
+    ]
     assert build_utterances(split)[0].text == "Avez-vous m'accorder"

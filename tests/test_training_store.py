@@ -189,16 +189,16 @@ def test_only_trainers_and_admins_edit_rubrics(exam: Exam) -> None:
 
 
 def test_new_analyses_from_the_app_use_the_version_in_service(exam: Exam) -> None:
-    from call_eval.ui.page_appels import _analysis_options
+    from call_eval.ui.jobs import analysis_options
 
     db, trainer = exam.db, exam.trainer
     (base,) = store.list_rubric_versions(db, trainer)
-    assert _analysis_options(db, (), None).rubric is None
+    assert analysis_options(db, (), None).rubric is None
     v2 = store.save_rubric_version(
         db, trainer, _edited(base.text, "pass_ratio: 0.70", "pass_ratio: 0.75"), based_on=base.id
     )
     store.activate_rubric_version(db, trainer, v2.id)
-    options = _analysis_options(db, (), None)
+    options = analysis_options(db, (), None)
     assert options.rubric == str(store.version_file(db, v2))
     assert yaml.safe_load(Path(options.rubric).read_text(encoding="utf-8"))["pass_ratio"] == 0.75
 

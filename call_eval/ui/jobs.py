@@ -19,7 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from call_eval import store
+from call_eval.auth import User
 from call_eval.errors import CallEvalError
+from call_eval.store import Database
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +164,6 @@ class JobManager:
         cache_key: str,
         actor: str,
     ) -> None:
-        from call_eval import store
 
         def progress(stage: str, fraction: float) -> None:
             self._update(
@@ -257,3 +259,72 @@ class JobManager:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- starting
+def analysis_options(db: Database, questions: tuple[str, ...], crm_note: str | None) -> Any:
+    """Options of an analysis started from the app: the rubric version in service (set on
+    the « Calibration » page; the shipped file when none is)."""
+    from call_eval.pipeline import AnalysisOptions
+
+    return AnalysisOptions(
+        script_questions=questions,
+        crm_note=crm_note or None,
+        rubric=store.active_rubric_path(db),
+    )
+
+
+@dataclass(frozen=True)
+class AnalysisStart:
+    """What :func:`start_analysis` did: reused a stored analysis, or queued a new one."""
+
+    reused: bool
+    message: str
+
+
+def start_analysis(
+    db: Database, jobs: JobManager, recording: store.Recording, user: User
+) -> AnalysisStart:
+    """Reuse a stored analysis with the same key, or queue a new one (French message).
+
+    Only who manages the recording may start it (the queue then stores the result as the
+    local process, in the user's name)."""
+    from call_eval.auth import AccessDenied
+
+    if not user.can("exam_calls.manage") and recording.owner_user_id != user.id:
+        raise AccessDenied(
+            "Seuls un responsable de session ou un administrateur lancent une analyse."
+        )
+    path = store.recording_file(db, recording)
+    if path is None:
+        raise store.StoreError(
+            f"Le fichier de l'appel « {recording.filename} » n'est plus dans le dossier de "
+            "données : déposez-le à nouveau."
+        )
+    options = analysis_options(db, recording.script_questions, recording.crm_note)
+    key = store.analysis_key(recording.sha256, store.reuse_options(options))
+    existing = store.find_analysis(db, key)
+    if existing is not None:
+        return AnalysisStart(
+            True,
+            "Cet appel a déjà été analysé avec les mêmes modèles, la même grille et les mêmes "
+            "options : l'analyse enregistrée est réutilisée.",
+        )
+    who = recording.candidate_name or "Candidat non renseigné"
+    if recording.purpose == store.PRACTICE:
+        who = "Entraînement"
+    label = f"{who} — {recording.filename}"
+    jobs.submit(
+        db,
+        recording.id,
+        path,
+        kind=recording.input_kind,
+        options=options,
+        cache_key=key,
+        label=label,
+        actor=f"{user.display_name} (analyse)",
+    )
+    return AnalysisStart(
+        False,
+        "Analyse lancée : suivez sa progression ci-dessus. Vous pouvez continuer à travailler.",
+    )

@@ -18,7 +18,7 @@ from call_eval.errors import CallEvalError
 from call_eval.report import format_date, format_duration
 from call_eval.store import CallListing, Database
 from call_eval.ui import common, resources
-from call_eval.ui.jobs import JobManager
+from call_eval.ui.jobs import JobManager, start_analysis
 from call_eval.ui.uploads import store_upload
 
 
@@ -47,57 +47,6 @@ def render() -> None:
 
 
 # --------------------------------------------------------------------------- upload
-def _analysis_options(db: Database, questions: tuple[str, ...], crm_note: str | None) -> Any:
-    """Options of an analysis started from the app: the rubric version in service (set on
-    the « Calibration » page; the shipped file when none is)."""
-    from call_eval.pipeline import AnalysisOptions
-
-    return AnalysisOptions(
-        script_questions=questions,
-        crm_note=crm_note or None,
-        rubric=store.active_rubric_path(db),
-    )
-
-
-def start_analysis(db: Database, jobs: JobManager, recording: store.Recording, user: User) -> str:
-    """Reuse a stored analysis with the same key, or queue a new one. Returns a message.
-
-    Only who manages the recording may start it (the queue then stores the result as the
-    local process, in the user's name)."""
-    from call_eval.auth import AccessDenied
-
-    if not user.can("exam_calls.manage") and recording.owner_user_id != user.id:
-        raise AccessDenied(
-            "Seuls un responsable de session ou un administrateur lancent une analyse."
-        )
-    path = store.recording_file(db, recording)
-    if path is None:
-        raise store.StoreError(
-            f"Le fichier de l'appel « {recording.filename} » n'est plus dans le dossier de "
-            "données : déposez-le à nouveau."
-        )
-    options = _analysis_options(db, recording.script_questions, recording.crm_note)
-    key = store.analysis_key(recording.sha256, store.reuse_options(options))
-    existing = store.find_analysis(db, key)
-    if existing is not None:
-        return (
-            "Cet appel a déjà été analysé avec les mêmes modèles, la même grille et les mêmes "
-            "options : l'analyse enregistrée est réutilisée."
-        )
-    label = f"{recording.candidate_name or 'Candidat non renseigné'} — {recording.filename}"
-    jobs.submit(
-        db,
-        recording.id,
-        path,
-        kind=recording.input_kind,
-        options=options,
-        cache_key=key,
-        label=label,
-        actor=f"{user.display_name} (analyse)",
-    )
-    return "Analyse lancée : suivez sa progression ci-dessus. Vous pouvez continuer à travailler."
-
-
 def _upload_form(db: Database, jobs: JobManager, user: User) -> None:
     with st.form("upload", clear_on_submit=False, border=False):
         candidate = st.text_input("Candidat (prénom et nom)", key="upload_candidate")
@@ -132,7 +81,7 @@ def _accept_upload(
     crm_note: str,
 ) -> str:
     recording = store_upload(db, user, upload, script, crm_note, candidate=candidate)
-    return start_analysis(db, jobs, recording, user)
+    return start_analysis(db, jobs, recording, user).message
 
 
 # --------------------------------------------------------------------------- jobs
@@ -270,7 +219,7 @@ def _recordings_table(
                         try:
                             st.session_state["flash_success"] = start_analysis(
                                 db, jobs, rec, common.actor(db)
-                            )
+                            ).message
                         except CallEvalError as exc:
                             st.session_state["flash_error"] = str(exc)
                         st.rerun()

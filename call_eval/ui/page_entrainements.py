@@ -40,8 +40,7 @@ from call_eval.report import format_datetime, format_duration, format_percent, f
 from call_eval.store import Database, PracticeAttempt, Recording
 from call_eval.ui import common, resources
 from call_eval.ui import training_view as view
-from call_eval.ui.jobs import JobManager
-from call_eval.ui.page_appels import start_analysis
+from call_eval.ui.jobs import JobManager, start_analysis
 from call_eval.ui.page_revue import MIME_TYPES
 from call_eval.ui.uploads import store_upload
 
@@ -246,8 +245,7 @@ def _accept_upload(
     db: Database, jobs: JobManager, user: User, upload: Any, script: Any, crm_note: str
 ) -> tuple[Recording, str]:
     recording = store_upload(db, user, upload, script, crm_note, purpose=store.PRACTICE)
-    started = start_analysis(db, jobs, recording, user)
-    if "réutilisée" in started:
+    if start_analysis(db, jobs, recording, user).reused:
         return recording, (
             f"Appel « {recording.filename} » déjà analysé : faites votre auto-évaluation ci-dessous."
         )
@@ -483,7 +481,7 @@ def _on_analyse(db: Database, jobs: JobManager, recording_id: int) -> None:
         user = common.actor(db)
         st.session_state["flash_info"] = start_analysis(
             db, jobs, store.get_recording(db, user, recording_id), user
-        )
+        ).message
     except CallEvalError as exc:
         st.session_state["flash_error"] = str(exc)
 
