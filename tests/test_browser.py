@@ -159,9 +159,14 @@ def browser() -> Iterator[object]:
 
 
 def _wait(driver, condition, timeout: float = 30.0, what: str = "condition"):
+    """Wait until ``condition(driver)`` is truthy. Streamlit redraws elements on every
+    rerun, so an element read while the page reruns may go stale: try again then."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(lambda d: condition(d), message=what)
+    return WebDriverWait(
+        driver, timeout, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(lambda d: condition(d), message=what)
 
 
 def _idle(driver) -> None:
