@@ -30,8 +30,10 @@ fi
 
 # 2. Python packages, skipped when nothing changed since the last successful run.
 STAMP=.venv/.call_eval_setup
-WANT=$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -c1-16)-$DEV
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
+BASE=$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -c1-16)
+WANT=$BASE-$DEV
+# A set-up with the test tools (-1) also serves the demo (-0).
+if [ -f "$STAMP" ] && { [ "$(cat "$STAMP")" = "$WANT" ] || [ "$(cat "$STAMP")" = "$BASE-1" ]; }; then
   .venv/bin/call-eval models install >/dev/null
   exit 0
 fi

@@ -141,6 +141,20 @@ def test_second_tab_takes_over_changes_made_elsewhere(db, sample, paul) -> None:
     assert first.segmented_control(key=f"tick-{eid}-C03").value == "acquis"
 
 
+def test_a_tick_whose_callback_was_lost_is_saved_on_the_next_run(db, sample, paul) -> None:
+    """The page shows a tick whose change callback never ran (a click interrupting the run
+    of the previous one): the next run stores it, and the comment likewise."""
+    rid = sample.recording.id
+    at = _open_review(_app(paul, db), rid)
+    eid = _evaluation_id(db, rid, paul)
+    at.session_state[f"tick-{eid}-C06"] = "non_acquis"
+    at.session_state[f"comment-{eid}-C06"] = "Questions fermées seulement"
+    at.run()
+    assert not at.exception, at.exception
+    mark = next(m for m in store.get_evaluation(db, paul, eid).marks if m.criterion_id == "C06")
+    assert (mark.tick, mark.comment) == ("non_acquis", "Questions fermées seulement")
+
+
 def test_grid_shows_suggestions_evidence_and_manual_criteria(db, sample, paul) -> None:
     at = _open_review(_app(paul, db), sample.recording.id)
     texts = " ".join(m.value for m in at.markdown)

@@ -72,6 +72,11 @@ def _open(db: store.Database, user: User, **query: object) -> AppTest:
     return at
 
 
+def _picker(at: AppTest):
+    """The « Tentative affichée » selector (its key changes when the page switches attempt)."""
+    return next(s for s in at.selectbox if s.label == "Tentative affichée")
+
+
 def _texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown]
     for kind in (at.caption, at.info, at.success, at.warning, at.error, at.subheader):
@@ -94,7 +99,7 @@ def test_self_assessment_then_reveal_and_compare(db, exam, tmp_path) -> None:
     rid = practice_call(db, tmp_path, sam, pitch=610.0).id
     at = _open(db, sam)
     assert at.title[0].value == "Mes entraînements"
-    assert at.selectbox(key="train_attempt").value == rid  # the latest attempt
+    assert _picker(at).value == rid  # the latest attempt
     assert at.query_params["appel"] == str(rid)
 
     at.segmented_control(key=f"self-{rid}-C01").set_value("acquis").run()
@@ -151,7 +156,7 @@ def test_grid_before_the_analysis_ends_uses_the_rubric_in_service(db, exam) -> N
     sam = exam.trainee
     rid = exam.practice.id  # uploaded, never analysed
     at = _open(db, sam, appel=rid)
-    assert at.selectbox(key="train_attempt").value == rid
+    assert _picker(at).value == rid
     assert at.button(key="reveal").disabled
     assert any("pas encore été analysé" in i.value for i in at.info)
     controls = [s.key for s in at.segmented_control if (s.key or "").startswith("self-")]
@@ -313,3 +318,40 @@ def test_trainee_uploads_a_transcript_which_is_analysed(db, exam) -> None:
     assert not at.exception
     assert not at.button(key="reveal").disabled
     assert not store.list_practice_attempts(db, exam.other_trainee)
+
+
+def test_a_tick_whose_callback_was_lost_is_saved_on_the_next_run(db, exam, tmp_path) -> None:
+    """A click made while the previous click's run is still going can lose its change
+    callback (seen in Chromium with the analysis running): the page then shows the tick
+    but nothing called the store. The next run saves what the page shows."""
+    sam = exam.trainee
+    rid = practice_call(db, tmp_path, sam, pitch=640.0).id
+    at = _open(db, sam)
+    at.session_state[f"self-{rid}-C05"] = "non_acquis"  # the value, without its callback
+    at.run()
+    assert not at.exception, at.exception
+    assert dict(store.get_self_assessment(db, sam, rid).ticks) == {"C05": "non_acquis"}
+    assert "1 / 12 critères cochés" in [p.proto.text for p in at.get("progress")]
+    assert at.segmented_control(key=f"self-{rid}-C05").value == "non_acquis"
+
+
+def test_choosing_an_attempt_and_the_address_only_names_it_on_opening(db, exam, tmp_path) -> None:
+    sam = exam.trainee
+    older = practice_call(db, tmp_path, sam, pitch=670.0).id
+    newer = practice_call(db, tmp_path, sam, pitch=680.0).id
+    at = _open(db, sam)
+    assert _picker(at).value == newer
+    _picker(at).set_value(older).run()
+    assert not at.exception, at.exception
+    assert at.session_state["train_attempt"] == older
+    assert at.query_params["appel"] == str(older)
+    at.segmented_control(key=f"self-{older}-C03").set_value("acquis").run()
+    assert dict(store.get_self_assessment(db, sam, older).ticks) == {"C03": "acquis"}
+    assert store.get_self_assessment(db, sam, newer).ticks == {}
+    # A late request still naming the newer attempt in the address does not switch back.
+    at.query_params["appel"] = str(newer)
+    at.run()
+    assert at.session_state["train_attempt"] == older
+    # Opening the page with an address names the attempt.
+    linked = _open(db, sam, appel=newer)
+    assert _picker(linked).value == newer

@@ -9,7 +9,9 @@ session stops at once. Signing out revokes the token and clears the cookie.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,9 +19,12 @@ import streamlit as st
 
 from call_eval import store
 from call_eval.auth import AccessDenied, User
+from call_eval.errors import CallEvalError
 from call_eval.report import format_time
 from call_eval.store import Database
 from call_eval.ui import OPEN_ENV, resources
+
+log = logging.getLogger(__name__)
 
 COOKIE = "call_eval_session"
 TOKEN_KEY = "auth_token"
@@ -318,3 +323,39 @@ def sync_widget(key: str, db_value: Any) -> None:
     if key not in st.session_state or st.session_state.get(seen_key, _MISSING) != db_value:
         st.session_state[key] = db_value
     st.session_state[seen_key] = db_value
+
+
+def save_widget(key: str, save: Callable[[Any], Any]) -> None:
+    """``on_change`` callback of an input that is stored at once: ``save(new value)``; on a
+    refusal (French :class:`CallEvalError`), show why and put back the stored value."""
+    try:
+        save(st.session_state.get(key))
+    except CallEvalError as exc:
+        st.session_state["flash_error"] = str(exc)
+        st.session_state[key] = st.session_state.get(f"_db:{key}")
+
+
+def save_if_changed(key: str, save: Callable[[Any], Any]) -> bool:
+    """Call right after drawing an input synced by :func:`sync_widget` and saved by
+    :func:`save_widget`: when its value still differs from the stored value it last showed,
+    save it now and return True.
+
+    The ``on_change`` callback normally saved it already. But a click made while the run
+    triggered by the previous click is still going interrupts that run, and Streamlit may
+    then drop the callback: the page shows the new tick, the store does not have it. This
+    check on every run makes sure a change the user sees is a change that is stored."""
+    seen_key = f"_db:{key}"
+    if seen_key not in st.session_state:
+        return False
+    value = st.session_state.get(key)
+    if (value or None) == (st.session_state.get(seen_key) or None):
+        return False
+    try:
+        save(value)
+    except CallEvalError as exc:
+        st.session_state["flash_error"] = str(exc)
+        st.session_state[seen_key] = _MISSING  # the next run shows the stored value again
+        st.rerun()
+    log.info("saved %s on the next run (its change callback did not run)", key)
+    st.session_state[seen_key] = value
+    return True

@@ -10,6 +10,8 @@ their own grid is validated.
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from call_eval import report, store
@@ -267,43 +269,38 @@ def _row(db: Database, d: Deliberation, row: DeliberationRow) -> None:
                 st.caption(f"{common.md_escape(name)} : « {common.md_escape(text)} »")
         with right:
             if d.can_write:
+                sc_id = d.candidate.id
+
+                def save_tick(tick: Any) -> Any:
+                    return store.set_final_tick(db, common.actor(db), sc_id, cid, tick)
+
+                def save_comment(text: Any) -> Any:
+                    return store.set_final_comment(db, common.actor(db), sc_id, cid, text or "")
+
                 st.segmented_control(
                     f"Coche finale ({cid})",
                     options=list(store.TICKS),
                     format_func=common.TICK_LABELS.get,
                     key=key,
-                    on_change=_on_tick,
-                    args=(db, d.candidate.id, cid, key),
+                    on_change=common.save_widget,
+                    args=(key, save_tick),
                     label_visibility="collapsed",
                 )
                 st.text_input(
                     f"Commentaire du jury ({cid})",
                     key=comment_key,
-                    on_change=_on_comment,
-                    args=(db, d.candidate.id, cid, comment_key),
+                    on_change=common.save_widget,
+                    args=(comment_key, save_comment),
                     placeholder="Commentaire du jury (facultatif)",
                     label_visibility="collapsed",
                 )
+                late = common.save_if_changed(key, save_tick)
+                if common.save_if_changed(comment_key, save_comment) or late:
+                    st.rerun()  # saved late: redraw the decision panel
             else:
                 st.markdown("Coche finale : " + TICK_BADGES.get(row.final_tick, TICK_BADGES[None]))
                 if row.comment:
                     st.markdown(f"*{common.md_escape(row.comment)}*")
-
-
-def _on_tick(db: Database, sc_id: int, cid: str, key: str) -> None:
-    try:
-        store.set_final_tick(db, common.actor(db), sc_id, cid, st.session_state.get(key))
-    except CallEvalError as exc:
-        st.session_state["flash_error"] = str(exc)
-        st.session_state[key] = st.session_state.get(f"_db:{key}")
-
-
-def _on_comment(db: Database, sc_id: int, cid: str, key: str) -> None:
-    try:
-        store.set_final_comment(db, common.actor(db), sc_id, cid, st.session_state.get(key) or "")
-    except CallEvalError as exc:
-        st.session_state["flash_error"] = str(exc)
-        st.session_state[key] = st.session_state.get(f"_db:{key}")
 
 
 def _on_adopt(db: Database, sc_id: int) -> None:

@@ -16,7 +16,7 @@ what the user may not read or change (another trainee's call, a frozen self-asse
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -46,7 +46,8 @@ from call_eval.ui.uploads import store_upload
 
 log = logging.getLogger(__name__)
 
-ATTEMPT_KEY = "train_attempt"
+ATTEMPT_KEY = "train_attempt"  # the attempt shown (its recording id)
+PICK_GEN = "train_attempt_gen"
 TRAINEE_KEY = "train_trainee"
 PLAY_KEY = "train_play"
 MOMENT_WORDS = {
@@ -149,7 +150,7 @@ def _trainee_selector(db: Database, user: User, requested: Recording | None) -> 
         return None
     by_id = {t.id: t for t in trainees}
     wanted = requested.owner_user_id if requested is not None else common.query_int("stagiaire")
-    if wanted in by_id:
+    if wanted in by_id and TRAINEE_KEY not in st.session_state:  # the address, on opening
         st.session_state[TRAINEE_KEY] = wanted
     if st.session_state.get(TRAINEE_KEY) not in by_id:
         busy = [t.id for t in trainees if t.practice_calls]
@@ -172,7 +173,20 @@ def _on_trainee() -> None:
     st.session_state.pop(ATTEMPT_KEY, None)
 
 
-def _on_attempt() -> None:
+def _picker_key() -> str:
+    return f"{ATTEMPT_KEY}-pick-{st.session_state.get(PICK_GEN, 0)}"
+
+
+def _select(recording_id: int) -> None:
+    """Show another attempt (after an upload, or from the address). The picker gets a new
+    key: a request the browser sent before it heard of the change still carries the old
+    picker's value, which must not switch the page back to the previous attempt."""
+    st.session_state[ATTEMPT_KEY] = recording_id
+    st.session_state[PICK_GEN] = st.session_state.get(PICK_GEN, 0) + 1
+
+
+def _on_attempt(picker: str) -> None:
+    st.session_state[ATTEMPT_KEY] = st.session_state.get(picker)
     common.set_query(appel=st.session_state.get(ATTEMPT_KEY))
 
 
@@ -184,10 +198,13 @@ def _attempt_selector(
 ) -> PracticeAttempt:
     by_id = {a.recording.id: a for a in attempts}
     numbers = {a.recording.id: i for i, a in enumerate(attempts, 1)}
-    if requested is not None and requested.id in by_id:
-        st.session_state[ATTEMPT_KEY] = requested.id
+    # The address names the attempt when the page opens (a link, a reload); afterwards the
+    # page's own choice wins, so that a late request cannot switch attempts under the user.
+    first = ATTEMPT_KEY not in st.session_state
+    if first and requested is not None and requested.id in by_id:
+        _select(requested.id)
     if st.session_state.get(ATTEMPT_KEY) not in by_id:
-        st.session_state[ATTEMPT_KEY] = attempts[-1].recording.id
+        _select(attempts[-1].recording.id)
 
     st.dataframe(
         view.attempt_records(
@@ -200,15 +217,19 @@ def _attempt_selector(
         height=min(35 * (len(attempts) + 1) + 3, 248),
         key="attempts-table",
     )
+    options = [a.recording.id for a in reversed(attempts)]
+    rid = st.session_state[ATTEMPT_KEY]
+    picker = _picker_key()
     st.selectbox(
         "Tentative affichée",
-        options=[a.recording.id for a in reversed(attempts)],
-        format_func=lambda rid: view.attempt_label(numbers[rid], by_id[rid]),
-        key=ATTEMPT_KEY,
+        options=options,
+        index=options.index(rid),
+        format_func=lambda i: view.attempt_label(numbers[i], by_id[i]),
+        key=picker,
         on_change=_on_attempt,
+        args=(picker,),
         width=620,
     )
-    rid = st.session_state[ATTEMPT_KEY]
     common.set_query(appel=rid)
     return by_id[rid]
 
@@ -236,7 +257,7 @@ def _upload_form(db: Database, jobs: JobManager, user: User) -> None:
         st.error(str(exc), icon=":material/error:")
         return
     st.session_state["flash_success"] = message
-    st.session_state[ATTEMPT_KEY] = recording.id
+    _select(recording.id)
     common.set_query(appel=recording.id)
     st.rerun()
 
@@ -454,14 +475,8 @@ def _seek_button(
 # --------------------------------------------------------------------------- self-assessment
 
 
-def _on_self_tick(db: Database, recording_id: int, criterion_id: str, key: str) -> None:
-    try:
-        store.set_self_tick(
-            db, common.actor(db), recording_id, criterion_id, st.session_state.get(key)
-        )
-    except CallEvalError as exc:
-        st.session_state["flash_error"] = str(exc)
-        st.session_state[key] = st.session_state.get(f"_db:{key}")
+def _self_tick_saver(db: Database, recording_id: int, criterion_id: str) -> Callable[[Any], Any]:
+    return lambda tick: store.set_self_tick(db, common.actor(db), recording_id, criterion_id, tick)
 
 
 def _on_reveal(db: Database, recording_id: int) -> None:
@@ -513,6 +528,7 @@ def _self_assessment(
         ticked / len(criteria) if criteria else 0.0,
         text=f"{ticked} / {len(criteria)} critères cochés",
     )
+    late = False
     for c in criteria:
         key = f"self-{rid}-{c.id}"
         common.sync_widget(key, ticks.get(c.id))
@@ -523,15 +539,19 @@ def _self_assessment(
                 f":small[:gray[{common.md_escape(c.label)}]]"
             )
             with right:
+                save = _self_tick_saver(db, rid, c.id)
                 st.segmented_control(
                     f"Votre auto-évaluation ({c.id})",
                     options=list(store.TICKS),
                     format_func=common.TICK_LABELS.get,
                     key=key,
-                    on_change=_on_self_tick,
-                    args=(db, rid, c.id, key),
+                    on_change=common.save_widget,
+                    args=(key, save),
                     label_visibility="collapsed",
                 )
+                late |= common.save_if_changed(key, save)
+    if late:
+        st.rerun()  # a tick saved late: redraw the count above
     st.caption(
         "Les critères de l'entretien technique ne sont pas auto-évalués ici : le jury les note "
         "le jour de l'examen."

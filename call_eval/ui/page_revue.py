@@ -468,24 +468,6 @@ def _journal(db: Database, user: User, recording: Recording) -> None:
 
 
 # --------------------------------------------------------------------------- grid
-def _on_tick(db: Database, evaluation_id: int, criterion_id: str, key: str) -> None:
-    try:
-        store.set_tick(db, common.actor(db), evaluation_id, criterion_id, st.session_state.get(key))
-    except CallEvalError as exc:
-        st.session_state["flash_error"] = str(exc)
-        st.session_state[key] = st.session_state.get(f"_db:{key}")
-
-
-def _on_comment(db: Database, evaluation_id: int, criterion_id: str, key: str) -> None:
-    try:
-        store.set_comment(
-            db, common.actor(db), evaluation_id, criterion_id, st.session_state.get(key) or ""
-        )
-    except CallEvalError as exc:
-        st.session_state["flash_error"] = str(exc)
-        st.session_state[key] = st.session_state.get(f"_db:{key}")
-
-
 @st.fragment
 def _grid(db: Database, evaluation_id: int, crm_note: str | None) -> None:
     if st.session_state.get("seek_pending"):
@@ -699,23 +681,34 @@ def _criterion(
                 if mark.comment:
                     st.markdown(f"*{common.md_escape(mark.comment)}*")
             else:
+                ev_id = evaluation.id
+
+                def save_tick(tick: Any) -> Any:
+                    return store.set_tick(db, common.actor(db), ev_id, cid, tick)
+
+                def save_comment(text: Any) -> Any:
+                    return store.set_comment(db, common.actor(db), ev_id, cid, text or "")
+
                 st.segmented_control(
                     f"Décision du juré ({cid})",
                     options=list(store.TICKS),
                     format_func=common.TICK_LABELS.get,
                     key=tick_key,
-                    on_change=_on_tick,
-                    args=(db, evaluation.id, cid, tick_key),
+                    on_change=common.save_widget,
+                    args=(tick_key, save_tick),
                     label_visibility="collapsed",
                 )
                 st.text_input(
                     f"Commentaire ({cid})",
                     key=comment_key,
-                    on_change=_on_comment,
-                    args=(db, evaluation.id, cid, comment_key),
+                    on_change=common.save_widget,
+                    args=(comment_key, save_comment),
                     placeholder="Commentaire (facultatif)",
                     label_visibility="collapsed",
                 )
+                late = common.save_if_changed(tick_key, save_tick)
+                if common.save_if_changed(comment_key, save_comment) or late:
+                    st.rerun()  # saved late: redraw the running total
             notes = []
             if mark.tick is None:
                 notes.append(":orange[À cocher]")
