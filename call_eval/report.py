@@ -225,19 +225,28 @@ def _walk_rules(node: Any, out: dict[str, dict[str, Any]]) -> None:
             _walk_rules(value, out)
 
 
+def band_text(low: Any, high: Any, unit: str | None = None, digits: int | None = None) -> str:
+    """« 120 à 210 mots/min », « ≥ −12 dB », « ≤ 6,8 syll/s »; "" without bounds."""
+
+    def num(x: Any) -> str:
+        return format_number(float(x), digits) if digits is not None else format_number(x)
+
+    suffix = f" {unit}" if unit else ""
+    if low is not None and high is not None:
+        return f"{num(low)} à {num(high)}{suffix}"
+    if low is not None:
+        return f"≥ {num(low)}{suffix}"
+    if high is not None:
+        return f"≤ {num(high)}{suffix}"
+    return ""
+
+
 def _band_text(rule: Mapping[str, Any]) -> str:
-    unit = f" {rule['unit']}" if rule.get("unit") else ""
     between = rule.get("between")
     low, high = rule.get("min"), rule.get("max")
     if isinstance(between, Sequence) and not isinstance(between, str) and len(between) == 2:
         low, high = between
-    if low is not None and high is not None:
-        return f"{format_number(low)} à {format_number(high)}{unit}"
-    if low is not None:
-        return f"≥ {format_number(low)}{unit}"
-    if high is not None:
-        return f"≤ {format_number(high)}{unit}"
-    return ""
+    return band_text(low, high, rule.get("unit"))
 
 
 @lru_cache(maxsize=16)
@@ -1258,14 +1267,7 @@ def _score_texts(score: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _measure_band(m: Any) -> str:
-    unit = f" {m.unit}" if m.unit else ""
-    if m.low is not None and m.high is not None:
-        return f"{format_number(float(m.low), 1)} à {format_number(float(m.high), 1)}{unit}"
-    if m.low is not None:
-        return f"≥ {format_number(float(m.low), 1)}{unit}"
-    if m.high is not None:
-        return f"≤ {format_number(float(m.high), 1)}{unit}"
-    return "—"
+    return band_text(m.low, m.high, m.unit, digits=1) or "—"
 
 
 def _tick_label(state: str | None) -> str:

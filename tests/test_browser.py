@@ -130,8 +130,9 @@ def server(stored: dict, tmp_path: Path) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture()
-def browser() -> Iterator[object]:
+@contextmanager
+def chrome(downloads: Path | None = None, window: str = "1500,1200") -> Iterator[object]:
+    """Headless Chromium (French, audio allowed to play); ``downloads``: where files go."""
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.skip(
             "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
@@ -145,17 +146,37 @@ def browser() -> Iterator[object]:
         "--headless=new",
         "--no-sandbox",
         "--disable-dev-shm-usage",
-        "--window-size=1500,1200",
+        f"--window-size={window}",
         "--lang=fr-FR",
         "--autoplay-policy=no-user-gesture-required",
     ):
         options.add_argument(arg)
+    if downloads is not None:
+        options.add_experimental_option(
+            "prefs",
+            {
+                "download.default_directory": str(downloads),
+                "download.prompt_for_download": False,
+                "profile.default_content_setting_values.automatic_downloads": 1,
+            },
+        )
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
+    if downloads is not None:
+        driver.execute_cdp_cmd(
+            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+        )
+        driver.downloads = downloads  # type: ignore[attr-defined]
     try:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture()
+def browser() -> Iterator[object]:
+    with chrome() as driver:
+        yield driver
 
 
 def _wait(driver, condition, timeout: float = 30.0, what: str = "condition"):

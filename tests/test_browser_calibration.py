@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from exam_fixtures import PASSWORD, build_exam, quick_hashing, score_all
-from test_browser import CHROMEDRIVER, CHROMIUM, _free_port, _wait, run_streamlit, sign_in
+from test_browser import _free_port, _wait, chrome, run_streamlit, sign_in
 
 from call_eval import store
 
@@ -53,24 +53,8 @@ def server(stored: dict, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture()
 def browser() -> Iterator[object]:
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip(
-            "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                "--window-size=1500,1300", "--lang=fr-FR"):  # fmt: skip
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with chrome(window="1500,1300") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _idle(driver) -> None:

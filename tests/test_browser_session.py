@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from exam_fixtures import PASSWORD, tone_wav
-from test_browser import CHROMEDRIVER, CHROMIUM, _free_port, _wait, run_streamlit, sign_in
+from test_browser import _free_port, _wait, chrome, run_streamlit, sign_in
 
 from call_eval import store
 from call_eval.auth import SYSTEM
@@ -68,38 +68,10 @@ def server(stored: dict, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture()
 def browser(tmp_path: Path) -> Iterator[object]:
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip(
-            "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     downloads = tmp_path / "telechargements"
     downloads.mkdir()
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                "--window-size=1500,1300", "--lang=fr-FR"):  # fmt: skip
-        options.add_argument(arg)
-    options.add_experimental_option(
-        "prefs",
-        {
-            "download.default_directory": str(downloads),
-            "download.prompt_for_download": False,
-            "profile.default_content_setting_values.automatic_downloads": 1,
-        },
-    )
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    driver.execute_cdp_cmd(
-        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
-    )
-    driver.downloads = downloads  # type: ignore[attr-defined]
-    try:
+    with chrome(downloads, window="1500,1300") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 # --------------------------------------------------------------------------- helpers

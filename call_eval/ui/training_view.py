@@ -300,15 +300,10 @@ def trend_figure(
 
 
 def measure_band(measure: Measure) -> str:
-    """« 120–210 mots/min », « au moins −12 dB » for the voice section."""
-    unit = f"\u00a0{measure.unit}" if measure.unit else ""
-    if measure.low is not None and measure.high is not None:
-        return f"{format_number(measure.low, 1)}–{format_number(measure.high, 1)}{unit}"
-    if measure.low is not None:
-        return f"au moins {format_number(measure.low, 1)}{unit}"
-    if measure.high is not None:
-        return f"au plus {format_number(measure.high, 1)}{unit}"
-    return "—"
+    """The band of a voice measure, as in the PDF report (« 120 à 210 mots/min »)."""
+    from call_eval.report import band_text
+
+    return band_text(measure.low, measure.high, measure.unit, digits=1) or "—"
 
 
 def measure_value(measure: Measure) -> str:
