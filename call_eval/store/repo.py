@@ -616,6 +616,63 @@ def list_jurors(db: Database, actor: User) -> list[Juror]:
 
 
 # --------------------------------------------------------------------------- recordings
+def _create_recording_row(
+    s: Session,
+    actor: Actor,
+    *,
+    sha256: str,
+    filename: str,
+    stored_path: str | None,
+    format: str,
+    input_kind: str,
+    size_bytes: int,
+    duration: float | None,
+    candidate_id: int | None,
+    script_questions: Sequence[str] | None,
+    crm_note: str | None,
+    purpose: str,
+    owner_user_id: int | None,
+) -> RecordingRow:
+    """Insert a recording (its file kept or not) and log its creation; not committed."""
+    row = RecordingRow(
+        sha256=sha256,
+        filename=filename,
+        stored_path=stored_path,
+        format=format,
+        input_kind=input_kind,
+        size_bytes=size_bytes,
+        duration=duration,
+        candidate_id=candidate_id,
+        script_questions=list(script_questions or []) or None,
+        crm_note=crm_note or None,
+        created_at=utcnow(),
+        created_by=actor_name(actor),
+        purpose=purpose,
+        owner_user_id=owner_user_id if purpose == access.PRACTICE else None,
+    )
+    s.add(row)
+    s.flush()
+    _audit(
+        s,
+        actor=actor,
+        action="recording.create",
+        entity="recording",
+        entity_id=row.id,
+        recording_id=row.id,
+        after={
+            "filename": filename,
+            "sha256": sha256,
+            "format": format,
+            "input_kind": input_kind,
+            "candidate_id": candidate_id,
+            "purpose": purpose,
+            "owner_user_id": row.owner_user_id,
+            "stored": stored_path is not None,
+        },
+    )
+    return row
+
+
 def add_recording(
     db: Database,
     source: str | Path,
@@ -698,7 +755,9 @@ def add_recording(
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.resolve() != target.resolve():
             shutil.copyfile(source, target)
-        row = RecordingRow(
+        row = _create_recording_row(
+            s,
+            actor,
             sha256=sha,
             filename=name,
             stored_path=relative.as_posix(),
@@ -707,31 +766,10 @@ def add_recording(
             size_bytes=target.stat().st_size,
             duration=duration,
             candidate_id=candidate_id,
-            script_questions=questions or None,
-            crm_note=crm_note or None,
-            created_at=utcnow(),
-            created_by=actor_name(actor),
+            script_questions=questions,
+            crm_note=crm_note,
             purpose=purpose,
-            owner_user_id=owner_user_id if purpose == access.PRACTICE else None,
-        )
-        s.add(row)
-        s.flush()
-        _audit(
-            s,
-            actor=actor,
-            action="recording.create",
-            entity="recording",
-            entity_id=row.id,
-            recording_id=row.id,
-            after={
-                "filename": name,
-                "sha256": sha,
-                "format": fmt,
-                "input_kind": input_kind,
-                "candidate_id": candidate_id,
-                "purpose": purpose,
-                "owner_user_id": row.owner_user_id,
-            },
+            owner_user_id=owner_user_id,
         )
         s.commit()
         s.refresh(row)
@@ -1155,7 +1193,9 @@ def _register_without_file(
                 "Cette analyse est déjà enregistrée dans un autre espace de l'application."
             )
         if row is None:
-            row = RecordingRow(
+            row = _create_recording_row(
+                s,
+                actor,
                 sha256=sha,
                 filename=str(call.get("source") or f"{sha[:16]}.json"),
                 stored_path=None,
@@ -1164,28 +1204,10 @@ def _register_without_file(
                 size_bytes=0,
                 duration=call.get("duration"),
                 candidate_id=candidate_id,
-                script_questions=list(script_questions or []) or None,
-                crm_note=crm_note or None,
-                created_at=utcnow(),
-                created_by=actor_name(actor),
+                script_questions=script_questions,
+                crm_note=crm_note,
                 purpose=purpose,
-                owner_user_id=owner_user_id if purpose == access.PRACTICE else None,
-            )
-            s.add(row)
-            s.flush()
-            _audit(
-                s,
-                actor=actor,
-                action="recording.create",
-                entity="recording",
-                entity_id=row.id,
-                recording_id=row.id,
-                after={
-                    "filename": row.filename,
-                    "sha256": sha,
-                    "stored": False,
-                    "purpose": purpose,
-                },
+                owner_user_id=owner_user_id,
             )
         s.commit()
         s.refresh(row)
