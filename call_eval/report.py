@@ -620,22 +620,7 @@ def result_sheet_pdf(sheet: Mapping[str, Any]) -> bytes:
     rubric = call.get("rubric") or {}
     if rubric.get("id"):
         info.append(("Grille", f"{rubric.get('id')} (version {rubric.get('version', '?')})"))
-    pdf.set_font("DejaVu", "", 9.5)
-    pdf.set_fill_color(255, 255, 255)
-    with pdf.table(
-        col_widths=(45, width - 45),
-        first_row_as_headings=False,
-        line_height=5.0,
-        padding=1.1,
-        borders_layout="HORIZONTAL_LINES",
-        text_align="LEFT",
-    ) as table:
-        for key, value in info:
-            row = table.row()
-            pdf.set_font("DejaVu", "B", 9.5)
-            row.cell(key)
-            pdf.set_font("DejaVu", "", 9.5)
-            row.cell(str(value))
+    _info_table(pdf, info, 45, width)
     pdf.ln(4)
 
     # Criteria: one table, a spanning row per section (the call, CRM, interview)
@@ -756,6 +741,31 @@ def _section_style() -> Any:
     from fpdf.fonts import FontFace
 
     return FontFace(emphasis="BOLD", fill_color=(245, 247, 250), size_pt=9)
+
+
+def _info_table(
+    pdf: Any,
+    info: Sequence[tuple[str, Any]],
+    key_width: float,
+    width: float,
+    value_styles: Mapping[str, Any] | None = None,
+) -> None:
+    """A two-column table of labels (bold) and values, horizontal rules only."""
+    pdf.set_font("DejaVu", "", 9.5)
+    pdf.set_fill_color(255, 255, 255)
+    bold = _cell_style((0, 0, 0), bold=True)
+    with pdf.table(
+        col_widths=(key_width, width - key_width),
+        first_row_as_headings=False,
+        line_height=5.0,
+        padding=1.1,
+        borders_layout="HORIZONTAL_LINES",
+        text_align="LEFT",
+    ) as table:
+        for key, value in info:
+            row = table.row()
+            row.cell(str(key), style=bold)
+            row.cell(str(value), style=(value_styles or {}).get(key))
 
 
 def _cell_style(colour: tuple[int, int, int], *, bold: bool) -> Any:
@@ -911,22 +921,7 @@ def session_minutes_pdf(minutes: Mapping[str, Any]) -> bytes:
         )
         info.append((str(e.get("label") or e.get("code")), details or "—"))
     info.append(("Responsable de session", str(session.get("manager") or "—")))
-    pdf.set_font("DejaVu", "", 9.5)
-    pdf.set_fill_color(255, 255, 255)
-    with pdf.table(
-        col_widths=(55, width - 55),
-        first_row_as_headings=False,
-        line_height=5.0,
-        padding=1.1,
-        borders_layout="HORIZONTAL_LINES",
-        text_align="LEFT",
-    ) as table:
-        for key, value in info:
-            row = table.row()
-            pdf.set_font("DejaVu", "B", 9.5)
-            row.cell(key)
-            pdf.set_font("DejaVu", "", 9.5)
-            row.cell(value)
+    _info_table(pdf, info, 55, width)
     pdf.ln(4)
 
     jury = minutes.get("jury") or []
@@ -1446,24 +1441,11 @@ def feedback_pdf(
         ("Score suggéré", suggested),
         ("Seuil de réussite", threshold),
     ]
-    pdf.set_font("DejaVu", "", 9.5)
-    pdf.set_fill_color(255, 255, 255)
     passed = feedback.score.get("passed") if feedback.score else None
-    with pdf.table(
-        col_widths=(40, width - 40),
-        first_row_as_headings=False,
-        line_height=5.0,
-        padding=1.1,
-        borders_layout="HORIZONTAL_LINES",
-        text_align="LEFT",
-    ) as table:
-        for key, value in info:
-            row = table.row()
-            row.cell(key, style=_cell_style((0, 0, 0), bold=True))
-            colour = (0, 0, 0)
-            if key == "Seuil de réussite" and passed is not None:
-                colour = _GREEN if passed else _RED
-            row.cell(value, style=_cell_style(colour, bold=key == "Score suggéré"))
+    styles = {"Score suggéré": _cell_style((0, 0, 0), bold=True)}
+    if passed is not None:
+        styles["Seuil de réussite"] = _cell_style(_GREEN if passed else _RED, bold=False)
+    _info_table(pdf, info, 40, width, styles)
     pdf.ln(2)
     pdf.set_fill_color(255, 243, 205)
     pdf.set_font("DejaVu", "", 9)
