@@ -1518,13 +1518,21 @@ def validate_evaluation(db: Database, actor: User, evaluation_id: int) -> Evalua
         return _evaluation(row, name)
 
 
-def unlock_evaluation(db: Database, actor: User, evaluation_id: int, reason: str) -> Evaluation:
-    """Reopen a validated evaluation (its own juror only); the reason is mandatory and logged."""
+def required_reason(reason: str | None, message: str) -> str:
+    """The reason given for reopening something, whitespace tidied; ``message`` (French,
+    saying why a reason is needed) raised as StoreError when it is missing or too short."""
     text = " ".join((reason or "").split())
     if len(text) < 3:
-        raise StoreError(
-            "Motif de déverrouillage obligatoire : expliquez pourquoi l'évaluation est rouverte."
-        )
+        raise StoreError(message)
+    return text
+
+
+def unlock_evaluation(db: Database, actor: User, evaluation_id: int, reason: str) -> Evaluation:
+    """Reopen a validated evaluation (its own juror only); the reason is mandatory and logged."""
+    text = required_reason(
+        reason,
+        "Motif de déverrouillage obligatoire : expliquez pourquoi l'évaluation est rouverte.",
+    )
     with db.session() as s:
         row = _evaluation_row(s, evaluation_id)
         juror_id = access.check_scoring(s, actor, _recording_row(s, row.recording_id))

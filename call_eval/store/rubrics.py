@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ def _sync_builtin(s: Session) -> None:
     for path in _builtin_paths():
         if not path.is_file():
             continue
-        text = path.read_text(encoding="utf-8")
+        text = _file_text(str(path), path.stat().st_mtime)
         sha = _sha(text)
         if s.scalars(select(RubricVersionRow.id).where(RubricVersionRow.sha256 == sha)).first():
             continue
@@ -289,15 +290,31 @@ def activate_rubric_version(
         return _version(target) if target is not None else None
 
 
+@lru_cache(maxsize=16)
+def _parsed(text: str) -> Mapping[str, Any]:
+    """A rubric text's YAML (cached: rubric texts are asked for on every self-tick and
+    analysis start; treat the result as read-only); {} when unreadable."""
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, Mapping) else {}
+
+
+@lru_cache(maxsize=4)
+def _file_text(path: str, mtime: float) -> str:
+    return Path(path).read_text(encoding="utf-8")
+
+
+def _shipped_text() -> str:
+    """The shipped rubric file's text (read again only when the file changes)."""
+    path = settings.default_rubric_path()
+    return _file_text(str(path), path.stat().st_mtime) if path.is_file() else ""
+
+
 def _active_row(s: Session) -> RubricVersionRow | None:
     """The active version of the shipped rubric's id (the one analyses use by default)."""
-    default = settings.default_rubric_path()
-    rubric_id = None
-    if default.is_file():
-        try:
-            rubric_id = (yaml.safe_load(default.read_text(encoding="utf-8")) or {}).get("id")
-        except yaml.YAMLError:
-            rubric_id = None
+    rubric_id = _parsed(_shipped_text()).get("id")
     query = select(RubricVersionRow).where(RubricVersionRow.active.is_(True))
     if rubric_id is not None:
         query = query.where(RubricVersionRow.rubric_id == str(rubric_id))
@@ -342,14 +359,7 @@ def active_rubric_path(db: Database) -> str | None:
 def active_criteria_ids(s: Session) -> list[str]:
     """Criterion ids of the rubric new analyses use (for checking a self-assessment)."""
     row = _active_row(s)
-    text = row.text if row is not None else None
-    if text is None:
-        path = settings.default_rubric_path()
-        text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError:
-        return []
+    data = _parsed(row.text if row is not None else _shipped_text())
     return [str(c.get("id")) for c in data.get("criteria") or [] if isinstance(c, Mapping)]
 
 
@@ -357,14 +367,13 @@ def version_for_analysis(db: Database, analysis: Mapping[str, Any]) -> RubricVer
     """The stored version an analysis was scored with (by rubric id and hash), if any.
 
     No permission needed: it only tells which advice texts go with an analysis the caller
-    already holds."""
+    already holds. None also for the shipped file before it was ever listed as a version:
+    its advice is the shipped advice anyway."""
     info = analysis.get("rubric") or {}
     sha = info.get("sha256")
     if not sha:
         return None
     with db.session() as s:
-        _sync_builtin(s)
-        s.commit()
         row = s.scalars(
             select(RubricVersionRow).where(
                 RubricVersionRow.sha256 == str(sha),

@@ -70,6 +70,7 @@ from call_eval.store.repo import (
     _juror,
     _utc,
     juror_score,
+    required_reason,
 )
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "exam_rules.yaml"
@@ -944,11 +945,9 @@ def close_session(db: Database, actor: User, session_id: int) -> ExamSession:
 
 
 def reopen_session(db: Database, actor: User, session_id: int, reason: str) -> ExamSession:
-    text = " ".join((reason or "").split())
-    if len(text) < 3:
-        raise StoreError(
-            "Motif de réouverture obligatoire : expliquez pourquoi la session est rouverte."
-        )
+    text = required_reason(
+        reason, "Motif de réouverture obligatoire : expliquez pourquoi la session est rouverte."
+    )
     with db.session() as s:
         row = _session_row(s, session_id)
         access.check_session_manage(s, actor, row)
@@ -1747,9 +1746,9 @@ def record_decision(
 def reopen_decision(
     db: Database, actor: User, session_candidate_id: int, reason: str
 ) -> SessionCandidate:
-    text = " ".join((reason or "").split())
-    if len(text) < 3:
-        raise StoreError("Motif obligatoire : expliquez pourquoi la décision est rouverte.")
+    text = required_reason(
+        reason, "Motif obligatoire : expliquez pourquoi la décision est rouverte."
+    )
     with db.session() as s:
         sc = _sc_row(s, session_candidate_id)
         row = _session_row(s, sc.session_id)
